@@ -1,0 +1,58 @@
+# Clicktrail: `make run` brings the pipeline up on this machine, `make test` runs every
+# test against a real Pulsar and MinIO (started here when they are not running).
+# Everything downloaded or built goes to .cache/ (git-ignored).
+
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+GO ?= go
+GOTEST_FLAGS ?= -count=1 -timeout 25m
+# Go packages whose tests are fast enough to fuzz briefly in every `make test`.
+FUZZTIME ?= 10s
+
+.PHONY: help run up down status provision build test test-go test-sdk fuzz lint bench clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+run: up provision ## bring up Pulsar, MinIO and the pipeline on this machine
+	@deploy/local/run.sh
+
+up: ## start the local Pulsar and MinIO (fetched on first use)
+	@deploy/local/up.sh
+
+down: ## stop the local Pulsar and MinIO started by `make up`
+	@deploy/local/down.sh
+
+status: ## say whether the local Pulsar and MinIO run
+	@deploy/local/pulsar.sh status; deploy/local/minio.sh status
+
+provision: ## create tenants, namespaces, topics, subscriptions and the bucket (idempotent)
+	@$(GO) run ./deploy/provision/cmd/provision --sources deploy/local/sources.yaml
+
+build: ## build the service binaries into .cache/bin
+	@mkdir -p .cache/bin
+	$(GO) build -o .cache/bin/ ./deploy/provision/cmd/provision
+
+test: ## run every test; starts Pulsar and MinIO when they are not running, stops what it started
+	@deploy/local/with-services.sh $(MAKE) --no-print-directory test-go fuzz
+
+test-go:
+	$(GO) vet ./...
+	$(GO) test $(GOTEST_FLAGS) ./...
+
+test-sdk:
+	@sdk-js/scripts/ensure-chromium.sh
+	cd sdk-js && npm ci --no-audit --no-fund --loglevel=error && npm test
+
+fuzz: ## run each fuzz target briefly
+	$(GO) test -run '^$$' -fuzz '^FuzzParseEvent$$' -fuzztime $(FUZZTIME) ./schemas/
+
+lint: ## gofmt and go vet
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change: $$out"; exit 1; fi
+	$(GO) vet ./...
+
+bench: ## run the benchmarks
+	$(GO) test -run '^$$' -bench . -benchmem -count 5 ./... | tee .cache/bench.txt
+
+clean: down ## stop services and remove .cache
+	rm -rf .cache

@@ -1,0 +1,3 @@
+// Package local holds the tests of the deploy/local scripts, which start a real
+// Pulsar standalone broker and a real MinIO on this machine without Docker.
+package local

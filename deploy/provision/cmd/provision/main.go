@@ -1,0 +1,63 @@
+// Command provision creates the Pulsar tenants, namespaces, topics and subscriptions and
+// the object-store bucket that Clicktrail expects. It is idempotent.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/clicktrail/clicktrail/deploy/provision"
+	"github.com/clicktrail/clicktrail/internal/obs"
+)
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "provision:", err)
+		os.Exit(1)
+	}
+}
+
+func run() error {
+	env := func(name, def string) string {
+		if v := os.Getenv(name); v != "" {
+			return v
+		}
+		return def
+	}
+	partitions, err := strconv.Atoi(env("CLICKTRAIL_EVENTS_PARTITIONS", "4"))
+	if err != nil {
+		return fmt.Errorf("invalid CLICKTRAIL_EVENTS_PARTITIONS: %w", err)
+	}
+	var cfg provision.Config
+	fs := flag.NewFlagSet("provision", flag.ContinueOnError)
+	sources := fs.String("sources", env("CLICKTRAIL_SOURCES", "deploy/local/sources.yaml"), "sources file listing each source's tenant and namespace (CLICKTRAIL_SOURCES)")
+	fs.StringVar(&cfg.PulsarAdminURL, "pulsar.admin-url", env("CLICKTRAIL_PULSAR_ADMIN_URL", provision.DefaultPulsarAdminURL), "Pulsar admin URL (CLICKTRAIL_PULSAR_ADMIN_URL)")
+	fs.StringVar(&cfg.PulsarURL, "pulsar.url", env("CLICKTRAIL_PULSAR_URL", provision.DefaultPulsarURL), "Pulsar service URL (CLICKTRAIL_PULSAR_URL)")
+	fs.IntVar(&cfg.Partitions, "events.partitions", partitions, "partitions of the events topic (CLICKTRAIL_EVENTS_PARTITIONS)")
+	fs.StringVar(&cfg.S3Endpoint, "s3.endpoint", env("CLICKTRAIL_S3_ENDPOINT", provision.DefaultS3Endpoint), "object store host:port (CLICKTRAIL_S3_ENDPOINT)")
+	fs.StringVar(&cfg.S3AccessKey, "s3.access-key", env("CLICKTRAIL_S3_ACCESS_KEY", provision.DefaultS3AccessKey), "object store access key (CLICKTRAIL_S3_ACCESS_KEY)")
+	fs.StringVar(&cfg.S3SecretKey, "s3.secret-key", env("CLICKTRAIL_S3_SECRET_KEY", provision.DefaultS3SecretKey), "object store secret key (CLICKTRAIL_S3_SECRET_KEY)")
+	fs.StringVar(&cfg.Bucket, "s3.bucket", env("CLICKTRAIL_S3_BUCKET", provision.DefaultBucket), "archive bucket (CLICKTRAIL_S3_BUCKET)")
+	timeout := fs.Duration("timeout", 2*time.Minute, "give up after this long")
+	if err := fs.Parse(os.Args[1:]); err != nil {
+		return err
+	}
+	log, err := obs.NewLogger(os.Stderr, "info", "text")
+	if err != nil {
+		return err
+	}
+	if cfg.Namespaces, err = provision.NamespacesFromSources(*sources); err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	ctx, cancel := context.WithTimeout(ctx, *timeout)
+	defer cancel()
+	return provision.Run(ctx, cfg, log)
+}

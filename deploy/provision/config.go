@@ -1,0 +1,156 @@
+// Package provision creates, idempotently, everything the pipeline expects to find
+// before it starts: for each source's tenant and namespace, the Pulsar tenant,
+// namespace policies, topics and durable subscriptions, and the object-store bucket.
+//
+// Running it twice is harmless; `make run` and the integration-test harness both call it.
+package provision
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Namespace is one Pulsar tenant/namespace pair that sources write into.
+type Namespace struct {
+	Tenant    string `yaml:"tenant"`
+	Namespace string `yaml:"namespace"`
+}
+
+// Config says what to provision and where. Zero values take the documented defaults
+// through WithDefaults.
+type Config struct {
+	// PulsarAdminURL is the broker's admin (HTTP) endpoint. Default http://127.0.0.1:8080.
+	PulsarAdminURL string
+	// PulsarURL is the broker's binary endpoint, used to create subscriptions with their
+	// consumer type. Default pulsar://127.0.0.1:6650.
+	PulsarURL string
+	// Cluster is the Pulsar cluster tenants are allowed on. Default "standalone".
+	Cluster string
+	// Partitions is the partition count of the events topic. Default 4.
+	Partitions int
+	// RetentionMinutes keeps acknowledged messages this long, so a subscriber created
+	// later (or a replay) still finds them. Default 7 days.
+	RetentionMinutes int
+	// RetentionSizeMB bounds retained data per topic. Default 20480 (20 GiB).
+	RetentionSizeMB int64
+	// BacklogQuotaMB bounds the unacknowledged backlog per topic; past it producers are
+	// held (never silently evicted). At most RetentionSizeMB. Default 10240 (10 GiB).
+	BacklogQuotaMB int64
+
+	// S3Endpoint is the object store's host:port. Default 127.0.0.1:9000.
+	S3Endpoint string
+	// S3AccessKey and S3SecretKey are the object store's credentials.
+	// Defaults: the development credentials of deploy/local.
+	S3AccessKey string
+	S3SecretKey string
+	// S3UseTLS talks HTTPS to the object store. Default false.
+	S3UseTLS bool
+	// Bucket is the archive bucket. Default "clicktrail".
+	Bucket string
+
+	// Namespaces lists what to create in Pulsar.
+	Namespaces []Namespace
+}
+
+// Development defaults, matching deploy/local.
+const (
+	DefaultPulsarAdminURL = "http://127.0.0.1:8080"
+	DefaultPulsarURL      = "pulsar://127.0.0.1:6650"
+	DefaultS3Endpoint     = "127.0.0.1:9000"
+	DefaultS3AccessKey    = "clicktrail"
+	DefaultS3SecretKey    = "clicktrail-dev-secret"
+	DefaultBucket         = "clicktrail"
+)
+
+// WithDefaults returns c with every zero field set to its default.
+func (c Config) WithDefaults() Config {
+	if c.PulsarAdminURL == "" {
+		c.PulsarAdminURL = DefaultPulsarAdminURL
+	}
+	if c.PulsarURL == "" {
+		c.PulsarURL = DefaultPulsarURL
+	}
+	if c.Cluster == "" {
+		c.Cluster = "standalone"
+	}
+	if c.Partitions == 0 {
+		c.Partitions = 4
+	}
+	if c.RetentionMinutes == 0 {
+		c.RetentionMinutes = 7 * 24 * 60
+	}
+	if c.RetentionSizeMB == 0 {
+		c.RetentionSizeMB = 20 * 1024
+	}
+	if c.BacklogQuotaMB == 0 {
+		c.BacklogQuotaMB = 10 * 1024
+	}
+	if c.S3Endpoint == "" {
+		c.S3Endpoint = DefaultS3Endpoint
+	}
+	if c.S3AccessKey == "" {
+		c.S3AccessKey = DefaultS3AccessKey
+	}
+	if c.S3SecretKey == "" {
+		c.S3SecretKey = DefaultS3SecretKey
+	}
+	if c.Bucket == "" {
+		c.Bucket = DefaultBucket
+	}
+	return c
+}
+
+// Validate checks c before anything is created; errors name the setting.
+func (c Config) Validate() error {
+	var errs []error
+	if _, err := url.Parse(c.PulsarAdminURL); err != nil {
+		errs = append(errs, fmt.Errorf("invalid pulsar admin url %q: %w", c.PulsarAdminURL, err))
+	}
+	if c.Partitions < 1 || c.Partitions > 256 {
+		errs = append(errs, fmt.Errorf("invalid partitions %d: must be 1..256", c.Partitions))
+	}
+	if c.RetentionMinutes < 0 || c.RetentionSizeMB < 0 || c.BacklogQuotaMB < 0 {
+		errs = append(errs, errors.New("invalid retention or backlog quota: must not be negative"))
+	}
+	if c.RetentionSizeMB > 0 && c.BacklogQuotaMB > c.RetentionSizeMB {
+		// Pulsar refuses a backlog quota above the retention size.
+		errs = append(errs, fmt.Errorf("invalid backlog quota %d MB: must be at most the retention size %d MB", c.BacklogQuotaMB, c.RetentionSizeMB))
+	}
+	for _, ns := range c.Namespaces {
+		if ns.Tenant == "" || ns.Namespace == "" {
+			errs = append(errs, fmt.Errorf("invalid namespace %q/%q: tenant and namespace are required", ns.Tenant, ns.Namespace))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// NamespacesFromSources reads the tenant/namespace pairs of a sources file (the YAML
+// the collector reads; other keys are ignored), without duplicates.
+func NamespacesFromSources(path string) ([]Namespace, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read sources file: %w", err)
+	}
+	var f struct {
+		Sources []Namespace `yaml:"sources"`
+	}
+	if err := yaml.Unmarshal(b, &f); err != nil {
+		return nil, fmt.Errorf("parse sources file %s: %w", path, err)
+	}
+	seen := map[Namespace]bool{}
+	var out []Namespace
+	for _, ns := range f.Sources {
+		if !seen[ns] {
+			seen[ns] = true
+			out = append(out, ns)
+		}
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("sources file %s lists no sources", path)
+	}
+	return out, nil
+}
