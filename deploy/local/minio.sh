@@ -2,7 +2,7 @@
 # The local MinIO: built with `go install` at a pinned version on first use, served on
 # 127.0.0.1 from a data folder in .cache/, with development credentials.
 #
-#   deploy/local/minio.sh fetch|start|stop|status|logs
+#   deploy/local/minio.sh fetch|start|stop|status|ready|logs
 #
 # Environment: CLICKTRAIL_MINIO_PORT (9000), CLICKTRAIL_MINIO_CONSOLE_PORT (9001),
 # CLICKTRAIL_S3_ACCESS_KEY (clicktrail), CLICKTRAIL_S3_SECRET_KEY (clicktrail-dev-secret),
@@ -55,6 +55,10 @@ start_locked() {
 		wait_ready minio "$READY" "$PIDFILE" "$LOG" "$TIMEOUT"
 		return 0
 	fi
+	if http_ok "$READY"; then
+		say "already running on 127.0.0.1:$PORT (not started by this checkout: reused as it is)"
+		return 0
+	fi
 	for p in "$PORT" "$CONSOLE_PORT"; do
 		port_in_use "$p" && die "port $p on 127.0.0.1 is already in use by another process: stop it, or choose other ports with CLICKTRAIL_MINIO_PORT / CLICKTRAIL_MINIO_CONSOLE_PORT"
 	done
@@ -91,9 +95,10 @@ status)
 		exit 1
 	fi
 	;;
+ready) http_ok "$READY" ;; # answers, whoever started it
 logs) tail -n "${2:-50}" "$LOG" ;;
 *)
-	echo "usage: $0 fetch|start|stop|status|logs" >&2
+	echo "usage: $0 fetch|start|stop|status|ready|logs" >&2
 	exit 2
 	;;
 esac

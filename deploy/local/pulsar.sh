@@ -2,7 +2,7 @@
 # The local Apache Pulsar standalone broker: fetched from the Maven repository with
 # `mvn` on first use, run on Java 17 from .cache/, bound to 127.0.0.1.
 #
-#   deploy/local/pulsar.sh fetch|start|stop|status|logs
+#   deploy/local/pulsar.sh fetch|start|stop|status|ready|logs
 #
 # Environment: CLICKTRAIL_PULSAR_PORT (6650), CLICKTRAIL_PULSAR_ADMIN_PORT (8080),
 # CLICKTRAIL_PULSAR_BOOKIE_PORT (3181), CLICKTRAIL_JAVA_HOME (a JDK 17 or 21 found under
@@ -79,6 +79,10 @@ start_locked() {
 	fi
 	local java
 	java=$(find_java)
+	if http_ok "$HEALTH"; then
+		say "already running on 127.0.0.1:$PORT (not started by this checkout: reused as it is)"
+		return 0
+	fi
 	for p in "$PORT" "$ADMIN_PORT" "$BOOKIE_PORT"; do
 		port_in_use "$p" && die "port $p on 127.0.0.1 is already in use by another process: stop it, or choose other ports with CLICKTRAIL_PULSAR_PORT / CLICKTRAIL_PULSAR_ADMIN_PORT / CLICKTRAIL_PULSAR_BOOKIE_PORT"
 	done
@@ -129,9 +133,10 @@ status)
 		exit 1
 	fi
 	;;
+ready) http_ok "$HEALTH" ;; # answers, whoever started it
 logs) tail -n "${2:-50}" "$LOG" ;;
 *)
-	echo "usage: $0 fetch|start|stop|status|logs" >&2
+	echo "usage: $0 fetch|start|stop|status|ready|logs" >&2
 	exit 2
 	;;
 esac

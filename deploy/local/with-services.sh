@@ -17,7 +17,7 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 for svc in pulsar minio; do
-	if ! "$here/$svc.sh" status >/dev/null 2>&1; then
+	if ! "$here/$svc.sh" ready; then
 		started+=("$svc")
 		"$here/$svc.sh" start
 	fi
