@@ -1,0 +1,138 @@
+package collector
+
+import (
+	"encoding/json"
+	"net/netip"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/mileusna/useragent"
+
+	"github.com/clicktrail/clicktrail/schemas"
+)
+
+// requestInfo is what enrichment takes from the HTTP request.
+type requestInfo struct {
+	receivedAt time.Time
+	clientIP   netip.Addr
+	userAgent  string
+	source     *Source
+	sentAt     *schemas.Time // the batch's sentAt, for events without their own
+}
+
+// enrich sets the collector-owned fields of e: receivedAt, the corrected timestamp (the
+// client's kept as originalTimestamp), a generated messageId when there is none, the
+// client IP (anonymized unless keepFullIP), the parsed user agent and bot flag, the
+// campaign from the page URL when the context has none, and tenant and source.
+func enrich(e *schemas.Event, r *requestInfo, keepFullIP bool) {
+	e.ReceivedAt = schemas.NewTime(r.receivedAt)
+	if e.OriginalTimestamp == nil {
+		e.OriginalTimestamp = e.Timestamp
+	}
+	sentAt := e.SentAt
+	if sentAt == nil {
+		sentAt = r.sentAt
+	}
+	e.Timestamp = schemas.NewTime(schemas.CorrectTimestamp(e.OriginalTimestamp, sentAt, r.receivedAt))
+	e.MessageIDGenerated = false
+	if e.MessageID == "" {
+		e.MessageID = uuid.NewString()
+		e.MessageIDGenerated = true
+	}
+	e.Tenant, e.Source = r.source.Tenant, r.source.ID
+
+	ua := e.Ctx.UserAgent
+	if ua == "" {
+		ua = r.userAgent
+	}
+	en := &schemas.Enrichment{}
+	if r.clientIP.IsValid() {
+		ip := r.clientIP
+		if !keepFullIP {
+			ip = anonymizeIP(ip)
+		}
+		en.IP = ip.String()
+	}
+	if ua != "" {
+		p := useragent.Parse(ua)
+		en.Browser, en.BrowserVersion = p.Name, p.Version
+		en.OS, en.OSVersion = p.OS, p.OSVersion
+		en.DeviceType = deviceType(p)
+		en.IsBot = p.Bot
+	}
+	e.Enrichment = en
+
+	if e.Ctx.Campaign == (schemas.Campaign{}) && e.Ctx.Page.URL != "" {
+		if c, ok := campaignFromURL(e.Ctx.Page.URL); ok {
+			e.Ctx.Campaign = c
+			e.Context = withCampaign(e.Context, c)
+		}
+	}
+}
+
+func deviceType(p useragent.UserAgent) string {
+	switch {
+	case p.Bot:
+		return "bot"
+	case p.Tablet:
+		return "tablet"
+	case p.Mobile:
+		return "mobile"
+	case p.Desktop:
+		return "desktop"
+	default:
+		return "unknown"
+	}
+}
+
+// anonymizeIP zeroes the last octet of an IPv4 address and the last 80 bits of an IPv6
+// one, as analytics tools commonly do.
+func anonymizeIP(ip netip.Addr) netip.Addr {
+	ip = ip.Unmap()
+	if ip.Is4() {
+		p, _ := ip.Prefix(24)
+		return p.Addr()
+	}
+	p, _ := ip.Prefix(48)
+	return p.Addr()
+}
+
+// campaignFromURL reads the utm_* parameters of a page URL.
+func campaignFromURL(raw string) (schemas.Campaign, bool) {
+	i := strings.IndexByte(raw, '?')
+	if i < 0 || !strings.Contains(raw[i:], "utm_") {
+		return schemas.Campaign{}, false
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return schemas.Campaign{}, false
+	}
+	q := u.Query()
+	c := schemas.Campaign{
+		Name: q.Get("utm_campaign"), Source: q.Get("utm_source"), Medium: q.Get("utm_medium"),
+		Term: q.Get("utm_term"), Content: q.Get("utm_content"),
+	}
+	return c, c != (schemas.Campaign{})
+}
+
+// withCampaign returns the raw context with campaign set, other keys kept.
+func withCampaign(raw json.RawMessage, c schemas.Campaign) json.RawMessage {
+	ctx := map[string]json.RawMessage{}
+	if len(raw) > 0 {
+		if err := json.Unmarshal(raw, &ctx); err != nil || ctx == nil {
+			return raw
+		}
+	}
+	b, err := json.Marshal(c)
+	if err != nil {
+		return raw
+	}
+	ctx["campaign"] = b
+	out, err := json.Marshal(ctx)
+	if err != nil {
+		return raw
+	}
+	return out
+}
