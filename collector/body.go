@@ -134,4 +134,3 @@ func describeJSONError(err error) string {
 		return err.Error()
 	}
 }
-

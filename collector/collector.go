@@ -132,4 +132,3 @@ func (c *Collector) connect(ctx context.Context, pub *pulsarPublisher) {
 		}
 	}
 }
-

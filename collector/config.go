@@ -116,4 +116,3 @@ func (c *Config) Validate() error {
 	}
 	return errors.Join(errs...)
 }
-

@@ -130,4 +130,3 @@ func (p *pulsarPublisher) flushAndClose(ctx context.Context) error {
 	p.producers = map[string]pulsar.Producer{}
 	return errors.Join(errs...)
 }
-

@@ -1,0 +1,135 @@
+package collector
+
+import (
+	"encoding/json"
+	"net/netip"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/clicktrail/clicktrail/schemas"
+)
+
+func TestEnrichment(t *testing.T) {
+	received := time.Date(2026, 11, 25, 10, 0, 10, 0, time.UTC)
+	src := &Source{ID: "shop", Tenant: "acme", Namespace: "web"}
+	const iphone = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1"
+	tests := []struct {
+		name  string
+		event string
+		info  requestInfo
+		check func(t *testing.T, e *schemas.Event)
+	}{
+		{"a client clock one hour fast is corrected", `{"type":"page","anonymousId":"a","timestamp":"2026-11-25T11:00:00Z","sentAt":"2026-11-25T11:00:05Z"}`, requestInfo{},
+			func(t *testing.T, e *schemas.Event) {
+				if want := received.Add(-5 * time.Second); !e.Timestamp.Equal(want) {
+					t.Errorf("timestamp %s, want %s", e.Timestamp.Time, want)
+				}
+				if !e.OriginalTimestamp.Equal(time.Date(2026, 11, 25, 11, 0, 0, 0, time.UTC)) {
+					t.Errorf("originalTimestamp %s", e.OriginalTimestamp.Time)
+				}
+			}},
+		{"the batch's sentAt serves events without their own", `{"type":"page","anonymousId":"a","timestamp":"2026-11-25T11:00:00Z"}`, requestInfo{sentAt: schemas.NewTime(time.Date(2026, 11, 25, 11, 0, 1, 0, time.UTC))},
+			func(t *testing.T, e *schemas.Event) {
+				if want := received.Add(-time.Second); !e.Timestamp.Equal(want) {
+					t.Errorf("timestamp %s, want %s", e.Timestamp.Time, want)
+				}
+			}},
+		{"a missing messageId is generated and marked", `{"type":"page","anonymousId":"a"}`, requestInfo{},
+			func(t *testing.T, e *schemas.Event) {
+				if len(e.MessageID) != 36 || !e.MessageIDGenerated {
+					t.Errorf("messageId %q generated=%v", e.MessageID, e.MessageIDGenerated)
+				}
+			}},
+		{"a client's messageId is kept", `{"type":"page","anonymousId":"a","messageId":"m-7","messageIdGenerated":true}`, requestInfo{},
+			func(t *testing.T, e *schemas.Event) {
+				if e.MessageID != "m-7" || e.MessageIDGenerated {
+					t.Errorf("messageId %q generated=%v", e.MessageID, e.MessageIDGenerated)
+				}
+			}},
+		{"an IPv4 address is anonymized", `{"type":"page","anonymousId":"a"}`, requestInfo{clientIP: netip.MustParseAddr("203.0.113.77")},
+			func(t *testing.T, e *schemas.Event) {
+				if e.Enrichment.IP != "203.0.113.0" {
+					t.Errorf("ip %q", e.Enrichment.IP)
+				}
+			}},
+		{"an IPv6 address is anonymized", `{"type":"page","anonymousId":"a"}`, requestInfo{clientIP: netip.MustParseAddr("2001:db8:1:2:3:4:5:6")},
+			func(t *testing.T, e *schemas.Event) {
+				if e.Enrichment.IP != "2001:db8:1::" {
+					t.Errorf("ip %q", e.Enrichment.IP)
+				}
+			}},
+		{"the user agent is parsed into browser, OS and device", `{"type":"page","anonymousId":"a","context":{"userAgent":"` + iphone + `"}}`, requestInfo{},
+			func(t *testing.T, e *schemas.Event) {
+				en := e.Enrichment
+				if en.Browser != "Safari" || en.OS != "iOS" || en.DeviceType != "mobile" || en.IsBot {
+					t.Errorf("enrichment %+v", en)
+				}
+			}},
+		{"a crawler is flagged as a bot", `{"type":"page","anonymousId":"a"}`, requestInfo{userAgent: "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"},
+			func(t *testing.T, e *schemas.Event) {
+				if !e.Enrichment.IsBot || e.Enrichment.DeviceType != "bot" {
+					t.Errorf("enrichment %+v", e.Enrichment)
+				}
+			}},
+		{"campaign comes from the page URL when the context has none", `{"type":"page","anonymousId":"a","context":{"page":{"url":"https://shop.example/?utm_source=news&utm_medium=email&utm_campaign=spring"},"custom":1}}`, requestInfo{},
+			func(t *testing.T, e *schemas.Event) {
+				if e.Ctx.Campaign.Source != "news" || e.Ctx.Campaign.Medium != "email" || e.Ctx.Campaign.Name != "spring" {
+					t.Errorf("campaign %+v", e.Ctx.Campaign)
+				}
+				if !strings.Contains(string(e.Context), `"source":"news"`) || !strings.Contains(string(e.Context), `"custom":1`) {
+					t.Errorf("raw context %s", e.Context)
+				}
+			}},
+		{"a client's campaign is not replaced", `{"type":"page","anonymousId":"a","context":{"campaign":{"source":"ads"},"page":{"url":"https://shop.example/?utm_source=news"}}}`, requestInfo{},
+			func(t *testing.T, e *schemas.Event) {
+				if e.Ctx.Campaign.Source != "ads" {
+					t.Errorf("campaign %+v", e.Ctx.Campaign)
+				}
+			}},
+		{"tenant and source come from the write key, not the client", `{"type":"page","anonymousId":"a","tenant":"other","source":"x"}`, requestInfo{},
+			func(t *testing.T, e *schemas.Event) {
+				if e.Tenant != "acme" || e.Source != "shop" {
+					t.Errorf("tenant %q source %q", e.Tenant, e.Source)
+				}
+			}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			e, err := schemas.ParseEvent([]byte(tc.event))
+			if err != nil {
+				t.Fatal(err)
+			}
+			info := tc.info
+			info.receivedAt, info.source = received, src
+			enrich(e, &info, false)
+			tc.check(t, e)
+			if _, err := json.Marshal(e); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
+
+func TestXForwardedForIsBelievedOnlyFromTrustedProxies(t *testing.T) {
+	tests := []struct {
+		name, remote, xff, trusted, want string
+	}{
+		{"no proxy configured: the connection's address", "198.51.100.1:1234", "203.0.113.9", "", "198.51.100.1"},
+		{"behind a trusted proxy: the client's address", "10.0.0.5:1234", "203.0.113.9", "10.0.0.0/8", "203.0.113.9"},
+		{"a spoofed hop before the proxy chain is ignored", "10.0.0.5:1234", "1.2.3.4, 203.0.113.9, 10.0.0.7", "10.0.0.0/8", "203.0.113.9"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := DefaultConfig()
+			if tc.trusted != "" {
+				cfg.TrustedProxies = []netip.Prefix{netip.MustParsePrefix(tc.trusted)}
+			}
+			a := &api{cfg: &cfg}
+			c := ginContext(tc.remote, tc.xff)
+			if got := a.clientIP(c).String(); got != tc.want {
+				t.Errorf("client ip %s, want %s", got, tc.want)
+			}
+		})
+	}
+}
