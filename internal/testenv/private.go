@@ -1,0 +1,85 @@
+package testenv
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/clicktrail/clicktrail/deploy/provision"
+)
+
+// PrivateBroker is a second Pulsar standalone broker that one test owns, on its own
+// ports and data folder, so the test can stop and restart it without disturbing the
+// shared one. It is started with the same script as the shared broker.
+type PrivateBroker struct {
+	URL, AdminURL string
+	env           []string
+	root          string
+}
+
+// NewPrivateBroker starts a broker for t (about 10 s), provisions namespace ns on it,
+// and stops it when t ends.
+func NewPrivateBroker(t testing.TB, ns provision.Namespace) *PrivateBroker {
+	t.Helper()
+	root, err := repoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	port, admin, bookie := freePort(t), freePort(t), freePort(t)
+	b := &PrivateBroker{
+		URL:      "pulsar://127.0.0.1:" + strconv.Itoa(port),
+		AdminURL: "http://127.0.0.1:" + strconv.Itoa(admin),
+		root:     root,
+		env: []string{
+			"CLICKTRAIL_RUN_DIR=" + t.TempDir(),
+			"CLICKTRAIL_PULSAR_PORT=" + strconv.Itoa(port),
+			"CLICKTRAIL_PULSAR_ADMIN_PORT=" + strconv.Itoa(admin),
+			"CLICKTRAIL_PULSAR_BOOKIE_PORT=" + strconv.Itoa(bookie),
+		},
+	}
+	t.Cleanup(func() { _ = b.script("stop") })
+	if err := b.Start(); err != nil {
+		t.Fatalf("testenv: start private broker: %v", err)
+	}
+	cfg := provision.Config{PulsarAdminURL: b.AdminURL, PulsarURL: b.URL, Namespaces: []provision.Namespace{ns},
+		RetentionMinutes: 60, RetentionSizeMB: 256, BacklogQuotaMB: 128}.WithDefaults()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := provision.Pulsar(ctx, cfg, slog.New(slog.DiscardHandler)); err != nil {
+		t.Fatalf("testenv: provision private broker: %v", err)
+	}
+	return b
+}
+
+// Start starts (or restarts, keeping its data) the broker and waits until it is ready.
+func (b *PrivateBroker) Start() error { return b.script("start") }
+
+// Stop stops the broker (SIGTERM, then SIGKILL).
+func (b *PrivateBroker) Stop() error { return b.script("stop") }
+
+func (b *PrivateBroker) script(verb string) error {
+	cmd := exec.Command(filepath.Join(b.root, "deploy", "local", "pulsar.sh"), verb)
+	cmd.Env = append(os.Environ(), b.env...)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("pulsar.sh %s: %w\n%s", verb, err, lastLines(string(out), 10))
+	}
+	return nil
+}
+
+func freePort(t testing.TB) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
