@@ -46,8 +46,9 @@ func New(cfg Config, log *slog.Logger, reg *prometheus.Registry) (*Collector, er
 	return &Collector{cfg: cfg, log: log, reg: reg, metrics: newMetrics(reg), sources: sources}, nil
 }
 
-// Handler returns the HTTP handler: the API, /healthz, /readyz and /metrics.
-func (c *Collector) handler(pub Publisher) http.Handler {
+// Handler returns the HTTP handler (the API, /healthz, /readyz and /metrics) publishing
+// through pub. Run uses it with the Pulsar publisher; benchmarks and tests with others.
+func (c *Collector) Handler(pub Publisher) http.Handler {
 	// Gin's mode is a package-level switch of the library; release mode only silences
 	// its debug printing.
 	gin.SetMode(gin.ReleaseMode)
@@ -85,7 +86,7 @@ func (c *Collector) Serve(ctx context.Context, ln net.Listener) error {
 	c.health.SetNotReady("connecting to pulsar")
 	go c.connect(ctx, pub)
 
-	srv := &http.Server{Handler: c.handler(pub), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second}
+	srv := &http.Server{Handler: c.Handler(pub), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second}
 	c.log.Info("collector listening", "addr", ln.Addr().String(), "sources", len(c.sources))
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()

@@ -75,7 +75,7 @@ func newTestCollector(t *testing.T, pub Publisher, mutate func(*Config)) http.Ha
 	if err != nil {
 		t.Fatal(err)
 	}
-	return c.handler(pub)
+	return c.Handler(pub)
 }
 
 func gz(t *testing.T, b []byte) []byte {

@@ -38,7 +38,7 @@ type Config struct {
 	// RetentionSizeMB bounds retained data per topic. Default 20480 (20 GiB).
 	RetentionSizeMB int64
 	// BacklogQuotaMB bounds the unacknowledged backlog per topic; past it producers are
-	// held (never silently evicted). At most RetentionSizeMB. Default 10240 (10 GiB).
+	// held (never silently evicted). Below RetentionSizeMB. Default 10240 (10 GiB).
 	BacklogQuotaMB int64
 
 	// S3Endpoint is the object store's host:port. Default 127.0.0.1:9000.
@@ -116,9 +116,9 @@ func (c Config) Validate() error {
 	if c.RetentionMinutes < 0 || c.RetentionSizeMB < 0 || c.BacklogQuotaMB < 0 {
 		errs = append(errs, errors.New("invalid retention or backlog quota: must not be negative"))
 	}
-	if c.RetentionSizeMB > 0 && c.BacklogQuotaMB > c.RetentionSizeMB {
-		// Pulsar refuses a backlog quota above the retention size.
-		errs = append(errs, fmt.Errorf("invalid backlog quota %d MB: must be at most the retention size %d MB", c.BacklogQuotaMB, c.RetentionSizeMB))
+	if c.RetentionSizeMB > 0 && c.BacklogQuotaMB >= c.RetentionSizeMB {
+		// Pulsar refuses a backlog quota that is not below the retention size.
+		errs = append(errs, fmt.Errorf("invalid backlog quota %d MB: must be below the retention size %d MB", c.BacklogQuotaMB, c.RetentionSizeMB))
 	}
 	for _, ns := range c.Namespaces {
 		if ns.Tenant == "" || ns.Namespace == "" {

@@ -22,7 +22,7 @@ func TestConfigValidateNamesTheSetting(t *testing.T) {
 		want string
 	}{
 		{"zero partitions", provision.Config{Partitions: -1}, "invalid partitions"},
-		{"backlog quota above retention", provision.Config{RetentionSizeMB: 10, BacklogQuotaMB: 20}, "invalid backlog quota"},
+		{"backlog quota not below retention", provision.Config{RetentionSizeMB: 10, BacklogQuotaMB: 10}, "invalid backlog quota"},
 		{"namespace without tenant", provision.Config{Namespaces: []provision.Namespace{{Namespace: "x"}}}, "tenant and namespace are required"},
 	}
 	for _, tc := range tests {

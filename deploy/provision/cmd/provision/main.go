@@ -44,6 +44,9 @@ func run() error {
 	fs.StringVar(&cfg.S3AccessKey, "s3.access-key", env("CLICKTRAIL_S3_ACCESS_KEY", provision.DefaultS3AccessKey), "object store access key (CLICKTRAIL_S3_ACCESS_KEY)")
 	fs.StringVar(&cfg.S3SecretKey, "s3.secret-key", env("CLICKTRAIL_S3_SECRET_KEY", provision.DefaultS3SecretKey), "object store secret key (CLICKTRAIL_S3_SECRET_KEY)")
 	fs.StringVar(&cfg.Bucket, "s3.bucket", env("CLICKTRAIL_S3_BUCKET", provision.DefaultBucket), "archive bucket (CLICKTRAIL_S3_BUCKET)")
+	fs.IntVar(&cfg.RetentionMinutes, "retention.minutes", 0, "keep acknowledged messages this long (default 7 days)")
+	fs.Int64Var(&cfg.RetentionSizeMB, "retention.size-mb", 0, "retained data per topic (default 20480)")
+	fs.Int64Var(&cfg.BacklogQuotaMB, "backlog-quota-mb", 0, "unacknowledged backlog per topic before producers are held (default 10240)")
 	timeout := fs.Duration("timeout", 2*time.Minute, "give up after this long")
 	if err := fs.Parse(os.Args[1:]); err != nil {
 		return err
