@@ -1,6 +1,7 @@
 package collector
 
 import (
+	"bytes"
 	"encoding/json"
 	"net/netip"
 	"net/url"
@@ -117,17 +118,29 @@ func campaignFromURL(raw string) (schemas.Campaign, bool) {
 	return c, c != (schemas.Campaign{})
 }
 
-// withCampaign returns the raw context with campaign set, other keys kept.
+// withCampaign returns the raw context with campaign set, other keys kept as sent.
 func withCampaign(raw json.RawMessage, c schemas.Campaign) json.RawMessage {
+	b, err := json.Marshal(c)
+	if err != nil {
+		return raw
+	}
+	trimmed := bytes.TrimSpace(raw)
+	// The common case, a context object without a campaign key: splice the key in
+	// rather than decoding and re-encoding the whole context.
+	if len(trimmed) >= 2 && trimmed[0] == '{' && !bytes.Contains(trimmed, []byte(`"campaign"`)) {
+		out := make([]byte, 0, len(trimmed)+len(b)+12)
+		out = append(out, `{"campaign":`...)
+		out = append(out, b...)
+		if rest := bytes.TrimSpace(trimmed[1:]); len(rest) > 0 && rest[0] != '}' {
+			out = append(out, ',')
+		}
+		return append(out, trimmed[1:]...)
+	}
 	ctx := map[string]json.RawMessage{}
 	if len(raw) > 0 {
 		if err := json.Unmarshal(raw, &ctx); err != nil || ctx == nil {
 			return raw
 		}
-	}
-	b, err := json.Marshal(c)
-	if err != nil {
-		return raw
 	}
 	ctx["campaign"] = b
 	out, err := json.Marshal(ctx)

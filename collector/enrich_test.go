@@ -133,3 +133,28 @@ func TestXForwardedForIsBelievedOnlyFromTrustedProxies(t *testing.T) {
 		})
 	}
 }
+
+func TestWithCampaignKeepsEveryOtherKey(t *testing.T) {
+	c := schemas.Campaign{Source: "news"}
+	tests := []struct{ name, raw, want string }{
+		{"an object with keys", `{"locale":"en"}`, `{"campaign":{"name":"","source":"news","medium":"","term":"","content":""},"locale":"en"}`},
+		{"an empty object", `{ }`, `{"campaign":{"name":"","source":"news","medium":"","term":"","content":""}}`},
+		{"no context at all", ``, `{"campaign":{"content":"","medium":"","name":"","source":"news","term":""}}`},
+		{"an empty campaign key is replaced", `{"campaign":{},"locale":"en"}`, `{"campaign":{"name":"","source":"news","medium":"","term":"","content":""},"locale":"en"}`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got := withCampaign(json.RawMessage(tc.raw), c)
+			var gotV, wantV any
+			if err := json.Unmarshal(got, &gotV); err != nil {
+				t.Fatalf("invalid JSON %s: %v", got, err)
+			}
+			_ = json.Unmarshal([]byte(tc.want), &wantV)
+			g, _ := json.Marshal(gotV)
+			w, _ := json.Marshal(wantV)
+			if string(g) != string(w) {
+				t.Errorf("got %s, want %s", g, w)
+			}
+		})
+	}
+}

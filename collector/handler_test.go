@@ -58,7 +58,11 @@ const testSources = `sources:
     namespace: api
 `
 
-func newTestCollector(t *testing.T, pub Publisher, mutate func(*Config)) http.Handler {
+func newBenchCollector(b *testing.B) http.Handler {
+	return newTestCollector(b, PublisherFunc(func(_ context.Context, _ string, _ *Message, done func(error)) { done(nil) }), nil)
+}
+
+func newTestCollector(t testing.TB, pub Publisher, mutate func(*Config)) http.Handler {
 	t.Helper()
 	dir := t.TempDir()
 	path := filepath.Join(dir, "sources.yaml")
