@@ -29,9 +29,9 @@ status: ## say whether the local Pulsar and MinIO run
 provision: ## create tenants, namespaces, topics, subscriptions and the bucket (idempotent)
 	@$(GO) run ./deploy/provision/cmd/provision --sources deploy/local/sources.yaml
 
-build: ## build the service binaries into .cache/bin
+build: ## build the binaries into .cache/bin
 	@mkdir -p .cache/bin
-	$(GO) build -o .cache/bin/ ./deploy/provision/cmd/provision
+	$(GO) build -o .cache/bin/ ./deploy/provision/cmd/provision ./collector/cmd/...
 
 test: ## run every test; starts Pulsar and MinIO when they are not running, stops what it started
 	@deploy/local/with-services.sh $(MAKE) --no-print-directory test-go fuzz
@@ -46,13 +46,16 @@ test-sdk:
 
 fuzz: ## run each fuzz target briefly
 	$(GO) test -run '^$$' -fuzz '^FuzzParseEvent$$' -fuzztime $(FUZZTIME) ./schemas/
+	$(GO) test -run '^$$' -fuzz '^FuzzParseBatch$$' -fuzztime $(FUZZTIME) ./collector/
 
 lint: ## gofmt and go vet
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change: $$out"; exit 1; fi
 	$(GO) vet ./...
 
-bench: ## run the benchmarks
-	$(GO) test -run '^$$' -bench . -benchmem -count 5 ./... | tee .cache/bench.txt
+bench: ## run the Go benchmarks (median of 5) and the collector's load benchmark
+	@mkdir -p .cache
+	$(GO) test -run '^$$' -bench . -benchmem -count 5 ./schemas/ ./collector/ | tee .cache/bench-go.txt
+	@deploy/local/with-services.sh deploy/local/bench-collector.sh
 
 clean: down ## stop services and remove .cache
 	rm -rf .cache
