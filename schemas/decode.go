@@ -124,3 +124,19 @@ func CheckDepth(raw []byte, max int) error {
 	}
 	return nil
 }
+
+// DecodeStored decodes an event as the collector stored it in Pulsar (already
+// validated and enriched, so without the size and depth limits of ParseEvent) and fills
+// its typed context view.
+func DecodeStored(raw []byte) (*Event, error) {
+	var e Event
+	if err := json.Unmarshal(raw, &e); err != nil {
+		return nil, decodeError("", err)
+	}
+	if len(e.Context) > 0 && !bytes.Equal(e.Context, []byte("null")) {
+		if err := json.Unmarshal(e.Context, &e.Ctx); err != nil {
+			return nil, decodeError("context", err)
+		}
+	}
+	return &e, nil
+}

@@ -1,0 +1,186 @@
+package archiver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/apache/pulsar-client-go/pulsar"
+
+	"github.com/clicktrail/clicktrail/schemas"
+)
+
+// Acker acknowledges, cumulatively, every message of a partition up to msg.
+type Acker interface {
+	AckCumulative(msg pulsar.Message) error
+}
+
+// stream is the open file of one topic partition: its rows, the message it starts at
+// (which names it), the last message (acknowledged cumulatively once the file is
+// stored), its hour and its age. One goroutine owns a stream.
+type stream struct {
+	topic  string
+	tenant string
+	table  *table
+
+	main, bad *file // rows, and messages that could not be decoded (invalid table)
+	first     pulsar.MessageID
+	last      pulsar.Message
+	hour      time.Time
+	opened    time.Time
+	seen      map[string]time.Time // messageId → when, for de-duplication
+}
+
+func (s *stream) open() bool { return s.last != nil }
+
+// roller decides when files close and stores them. Its clock is injected.
+type roller struct {
+	cfg     *Config
+	store   ObjectStore
+	now     func() time.Time
+	metrics *metrics
+	// onStoreError is told about failed uploads (readiness off) and successes (nil).
+	onStoreError func(error)
+}
+
+// add puts msg into s's file, closing and storing the file first when msg belongs to
+// another hour, and afterwards when the file reached the roll size.
+func (r *roller) add(ctx context.Context, s *stream, ack Acker, msg pulsar.Message) error {
+	row, at, id, derr := s.table.decode(msg.Payload())
+	if derr != nil || at.IsZero() {
+		at = msg.PublishTime()
+	}
+	hour := at.UTC().Truncate(time.Hour)
+	if s.open() && !hour.Equal(s.hour) {
+		if err := r.roll(ctx, s, ack); err != nil {
+			return err
+		}
+	}
+	if !s.open() {
+		s.first, s.hour, s.opened = msg.ID(), hour, r.now()
+	}
+	s.last = msg
+	switch {
+	case derr != nil:
+		if s.bad == nil {
+			f, err := newFile(r.cfg.TmpDir, invalidTable.schema)
+			if err != nil {
+				return err
+			}
+			s.bad = f
+		}
+		payload := msg.Payload()
+		row := schemas.InvalidRow{ReceivedAt: msg.PublishTime().UTC(), Tenant: s.tenant, Reason: derr.Error(), Raw: string(payload), MessageID: msg.Properties()["message_id"], UserKey: msg.Key()}
+		if err := s.bad.write(&row); err != nil {
+			return err
+		}
+		r.metrics.undecodable.WithLabelValues(s.table.name).Inc()
+	case id != "" && r.duplicate(s, id):
+		r.metrics.duplicates.WithLabelValues(s.table.name).Inc()
+	default:
+		if s.main == nil {
+			f, err := newFile(r.cfg.TmpDir, s.table.schema)
+			if err != nil {
+				return err
+			}
+			s.main = f
+		}
+		if err := s.main.write(row); err != nil {
+			return err
+		}
+		r.metrics.rows.WithLabelValues(s.table.name).Inc()
+	}
+	if s.main != nil && s.main.size() >= r.cfg.RollSize {
+		return r.roll(ctx, s, ack)
+	}
+	return nil
+}
+
+// duplicate reports whether id was seen within the window, and remembers it.
+func (r *roller) duplicate(s *stream, id string) bool {
+	now := r.now()
+	if t, ok := s.seen[id]; ok && now.Sub(t) <= r.cfg.DedupWindow {
+		return true
+	}
+	if s.seen == nil {
+		s.seen = map[string]time.Time{}
+	}
+	s.seen[id] = now
+	return false
+}
+
+// due reports whether s's file is older than the roll age.
+func (r *roller) due(s *stream) bool {
+	return s.open() && r.now().Sub(s.opened) >= r.cfg.RollAge
+}
+
+// roll closes s's files, stores them (retrying until ctx ends), and only then
+// acknowledges every message up to the file's last, cumulatively. If the process dies
+// before the acknowledgement, delivery restarts at the file's first message, the file
+// is rebuilt under the same name and overwrites the stored one: no loss, no copy.
+func (r *roller) roll(ctx context.Context, s *stream, ack Acker) error {
+	if !s.open() {
+		return nil
+	}
+	files := []struct {
+		f     *file
+		table string
+	}{{s.main, s.table.name}, {s.bad, invalidTable.name}}
+	for _, it := range files {
+		if it.f == nil {
+			continue
+		}
+		if err := it.f.finish(); err != nil {
+			return err
+		}
+		key := objectKey(r.cfg.KeyPrefix, it.table, s.tenant, s.hour, s.topic, s.first)
+		if err := r.upload(ctx, key, it.f); err != nil {
+			return err
+		}
+	}
+	if err := ack.AckCumulative(s.last); err != nil {
+		return fmt.Errorf("acknowledge up to %v on %s: %w", s.last.ID(), s.topic, err)
+	}
+	for _, it := range files {
+		if it.f != nil {
+			it.f.discard()
+		}
+	}
+	r.prune(s)
+	s.main, s.bad, s.last, s.first = nil, nil, nil, nil
+	return nil
+}
+
+// upload stores f as key, retrying with backoff while the object store fails.
+func (r *roller) upload(ctx context.Context, key string, f *file) error {
+	size := f.size()
+	for delay := 500 * time.Millisecond; ; delay = min(2*delay, 30*time.Second) {
+		start := time.Now()
+		err := r.store.PutFile(ctx, key, f.path())
+		if err == nil {
+			r.metrics.uploadSeconds.Observe(time.Since(start).Seconds())
+			r.metrics.files.Inc()
+			r.metrics.bytes.Add(float64(size))
+			r.onStoreError(nil)
+			return nil
+		}
+		r.metrics.uploadErrors.Inc()
+		r.onStoreError(err)
+		select {
+		case <-ctx.Done():
+			return errors.Join(ctx.Err(), err)
+		case <-time.After(delay):
+		}
+	}
+}
+
+// prune forgets messageIds older than the de-duplication window.
+func (r *roller) prune(s *stream) {
+	now := r.now()
+	for id, t := range s.seen {
+		if now.Sub(t) > r.cfg.DedupWindow {
+			delete(s.seen, id)
+		}
+	}
+}
