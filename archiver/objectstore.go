@@ -18,7 +18,9 @@ type ObjectStore interface {
 type ObjectStoreFunc func(ctx context.Context, key, path string) error
 
 // PutFile calls f.
-func (f ObjectStoreFunc) PutFile(ctx context.Context, key, path string) error { return f(ctx, key, path) }
+func (f ObjectStoreFunc) PutFile(ctx context.Context, key, path string) error {
+	return f(ctx, key, path)
+}
 
 // minioStore uploads with minio-go, from the file on disk: large files go up in parts,
 // never whole in memory.

@@ -1,0 +1,154 @@
+package archiver
+
+import (
+	"context"
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/apache/pulsar-client-go/pulsar"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/clicktrail/clicktrail/schemas"
+)
+
+// fakeMessage is the part of a pulsar.Message the archiver reads.
+type fakeMessage struct {
+	pulsar.Message
+	id      pulsar.MessageID
+	payload []byte
+	topic   string
+}
+
+func (m *fakeMessage) ID() pulsar.MessageID          { return m.id }
+func (m *fakeMessage) Payload() []byte               { return m.payload }
+func (m *fakeMessage) Topic() string                 { return m.topic }
+func (m *fakeMessage) Key() string                   { return "" }
+func (m *fakeMessage) PublishTime() time.Time        { return time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC) }
+func (m *fakeMessage) Properties() map[string]string { return nil }
+func (m *fakeMessage) String() string                { return m.id.String() }
+
+type ackRecorder struct{ acked []pulsar.MessageID }
+
+func (a *ackRecorder) AckCumulative(m pulsar.Message) error {
+	a.acked = append(a.acked, m.ID())
+	return nil
+}
+
+type upload struct{ key string }
+
+func eventAt(t *testing.T, id string, at time.Time) []byte {
+	b, err := json.Marshal(schemas.Event{Type: "page", AnonymousID: "a", MessageID: id, ReceivedAt: schemas.NewTime(at)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func newTestRoller(t *testing.T, now *time.Time, rollSize int64) (*roller, *[]upload) {
+	var uploads []upload
+	cfg := DefaultConfig()
+	cfg.TmpDir, cfg.RollSize, cfg.RollAge = t.TempDir(), rollSize, time.Minute
+	return &roller{
+		cfg: &cfg, now: func() time.Time { return *now }, metrics: newMetrics(prometheus.NewRegistry()),
+		store:        ObjectStoreFunc(func(_ context.Context, key, _ string) error { uploads = append(uploads, upload{key}); return nil }),
+		onStoreError: func(error) {},
+	}, &uploads
+}
+
+func TestRollerClosesFilesOnAgeHourAndSize(t *testing.T) {
+	base := time.Date(2026, 11, 25, 10, 59, 0, 0, time.UTC)
+	topic := "persistent://acme/web/events-partition-2"
+	msg := func(entry int64, id string, at time.Time) *fakeMessage {
+		return &fakeMessage{id: pulsar.NewMessageID(7, entry, 0, 2), payload: eventAt(t, id, at), topic: topic}
+	}
+
+	t.Run("a file older than the roll age is stored and acknowledged", func(t *testing.T) {
+		now := base
+		r, uploads := newTestRoller(t, &now, 1<<30)
+		s, ack := &stream{topic: topic, tenant: "acme", table: eventsTable}, &ackRecorder{}
+		for i := range 3 {
+			if err := r.add(context.Background(), s, ack, msg(int64(i), "m"+string(rune('a'+i)), base)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if r.due(s) {
+			t.Fatal("due right after opening")
+		}
+		now = now.Add(time.Minute)
+		if !r.due(s) {
+			t.Fatal("not due after the roll age")
+		}
+		if err := r.roll(context.Background(), s, ack); err != nil {
+			t.Fatal(err)
+		}
+		if len(*uploads) != 1 || (*uploads)[0].key != "events/tenant=acme/dt=2026-11-25/hour=10/events-2-7-0-0.parquet" {
+			t.Fatalf("uploads %v", *uploads)
+		}
+		if len(ack.acked) != 1 || ack.acked[0].EntryID() != 2 {
+			t.Fatalf("acked %v, want the file's last message (entry 2)", ack.acked)
+		}
+	})
+
+	t.Run("an event of the next hour closes the file first", func(t *testing.T) {
+		now := base
+		r, uploads := newTestRoller(t, &now, 1<<30)
+		s, ack := &stream{topic: topic, tenant: "acme", table: eventsTable}, &ackRecorder{}
+		_ = r.add(context.Background(), s, ack, msg(10, "x1", base))
+		_ = r.add(context.Background(), s, ack, msg(11, "x2", base.Add(2*time.Minute)))
+		if len(*uploads) != 1 || len(ack.acked) != 1 || ack.acked[0].EntryID() != 10 {
+			t.Fatalf("uploads %v acked %v: want the hour-10 file stored and acked up to entry 10", *uploads, ack.acked)
+		}
+		if s.first.EntryID() != 11 || s.hour.Hour() != 11 {
+			t.Fatalf("open file starts at %v hour %d, want entry 11 hour 11", s.first, s.hour.Hour())
+		}
+	})
+
+	t.Run("a file past the roll size is stored", func(t *testing.T) {
+		now := base
+		r, uploads := newTestRoller(t, &now, 1024)
+		s, ack := &stream{topic: topic, tenant: "acme", table: eventsTable}, &ackRecorder{}
+		for i := range rowsPerGroup + 1 { // the first row group reaches the disk
+			if err := r.add(context.Background(), s, ack, msg(int64(i), "id-"+time.Duration(i).String(), base)); err != nil {
+				t.Fatal(err)
+			}
+			if len(*uploads) > 0 {
+				break
+			}
+		}
+		if len(*uploads) != 1 {
+			t.Fatalf("no file stored after a full row group of %d rows", rowsPerGroup)
+		}
+	})
+
+	t.Run("a repeated messageId within the window is dropped", func(t *testing.T) {
+		now := base
+		r, _ := newTestRoller(t, &now, 1<<30)
+		s, ack := &stream{topic: topic, tenant: "acme", table: eventsTable}, &ackRecorder{}
+		_ = r.add(context.Background(), s, ack, msg(1, "same", base))
+		_ = r.add(context.Background(), s, ack, msg(2, "same", base))
+		if s.main.rows != 1 {
+			t.Fatalf("%d rows, want 1", s.main.rows)
+		}
+		now = now.Add(r.cfg.DedupWindow + time.Second)
+		_ = r.add(context.Background(), s, ack, msg(3, "same", base))
+		if s.main.rows != 2 {
+			t.Fatalf("%d rows after the window, want 2", s.main.rows)
+		}
+	})
+}
+
+func TestObjectKeys(t *testing.T) {
+	hour := time.Date(2026, 1, 2, 3, 0, 0, 0, time.UTC)
+	tests := []struct{ name, topic, want string }{
+		{"a partition", "persistent://acme/web/events-partition-11", "p/events/tenant=acme/dt=2026-01-02/hour=03/events-11-5-6-0.parquet"},
+		{"a topic without partitions", "persistent://acme/web/events-invalid", "p/events/tenant=acme/dt=2026-01-02/hour=03/events-invalid-0-5-6-0.parquet"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := objectKey("p/", "events", "acme", hour, tc.topic, pulsar.NewMessageID(5, 6, -1, 0)); got != tc.want {
+				t.Errorf("got %s, want %s", got, tc.want)
+			}
+		})
+	}
+}
