@@ -134,6 +134,14 @@ func (a *Archiver) subscribe(ctx context.Context, client pulsar.Client) ([]subsc
 					Topic: topic, SubscriptionName: schemas.SubscriptionArchiver, Type: pulsar.Failover,
 					SubscriptionInitialPosition: pulsar.SubscriptionPositionEarliest,
 					ReceiverQueueSize:           2000,
+					// A file may end inside a batch: with batch-index acknowledgement (also on
+					// in the broker) a replay starts right after the file's last message, not
+					// at the start of its batch.
+					EnableBatchIndexAcknowledgment: true,
+					// Acknowledge synchronously: the next file starts only once the broker
+					// has recorded the previous one, so at most one stored file is ever
+					// unacknowledged, and a replay rebuilds exactly that one.
+					AckWithResponse: true,
 				})
 				if err == nil {
 					out = append(out, subscription{consumer: c, tenant: ns.Tenant, table: tableOf(name)})
