@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -122,6 +123,39 @@ func readTable[T any](t *testing.T, env *testenv.Env, table string) (rows []T, k
 	return rows, keys
 }
 
+// duckdbCheck downloads the events table and queries it with DuckDB.
+func duckdbCheck(t *testing.T, env *testenv.Env) (count, distinct int, hours, receivedAtType string) {
+	t.Helper()
+	root, _ := filepath.Abs("..")
+	out, err := exec.Command(filepath.Join(root, "deploy", "local", "duckdb.sh")).Output()
+	if err != nil {
+		t.Fatalf("deploy/local/duckdb.sh: %v", err)
+	}
+	python := strings.TrimSpace(string(out))
+	dir := t.TempDir()
+	ctx := context.Background()
+	for obj := range env.S3().ListObjects(ctx, env.Provision.Bucket, minio.ListObjectsOptions{Prefix: env.Prefix + "events/", Recursive: true}) {
+		if err := env.S3().FGetObject(ctx, env.Provision.Bucket, obj.Key, filepath.Join(dir, strings.TrimPrefix(obj.Key, env.Prefix)), minio.GetObjectOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	script := `
+import duckdb, json, sys
+glob = sys.argv[1] + "/events/**/*.parquet"
+q = duckdb.sql(f"SELECT count(*), count(DISTINCT message_id), string_agg(DISTINCT hour::VARCHAR, ','), any_value(typeof(received_at)) FROM read_parquet('{glob}', hive_partitioning=true)").fetchone()
+print(json.dumps(q))
+`
+	res, err := exec.Command(python, "-c", script, dir).CombinedOutput()
+	if err != nil {
+		t.Fatalf("duckdb: %v\n%s", err, res)
+	}
+	var row []any
+	if err := json.Unmarshal(res, &row); err != nil || len(row) != 4 {
+		t.Fatalf("duckdb printed %s", res)
+	}
+	return int(row[0].(float64)), int(row[1].(float64)), fmt.Sprint(row[2]), fmt.Sprint(row[3])
+}
+
 func TestEveryMessageLandsInParquetOnceAndIsAcknowledged(t *testing.T) {
 	env := testenv.New(t, testenv.Partitions(2))
 	const n = 600
@@ -171,6 +205,13 @@ func TestEveryMessageLandsInParquetOnceAndIsAcknowledged(t *testing.T) {
 	r := rows[0]
 	if r.PagePath != "/pricing" || r.UTMSource != "news" || r.Browser != "Firefox" || !r.ReceivedAt.Truncate(time.Hour).Equal(received.Truncate(time.Hour)) || !strings.HasPrefix(r.Properties, `{"n":`) {
 		t.Errorf("row values: %+v", r)
+	}
+
+	// An independent reader: DuckDB over the downloaded files, with Hive partitions.
+	count, distinct, hours, ts := duckdbCheck(t, env)
+	t.Logf("DuckDB: %d rows, %d distinct message ids, hours %s, received_at %s", count, distinct, hours, ts)
+	if count != n || distinct != n || hours != "10" || ts != "TIMESTAMP WITH TIME ZONE" && ts != "TIMESTAMP" {
+		t.Errorf("DuckDB reads %d rows, %d distinct message ids, hour partitions %q, received_at type %q", count, distinct, hours, ts)
 	}
 
 	invalid, _ := readTable[schemas.InvalidRow](t, env, "invalid")
