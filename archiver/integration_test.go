@@ -63,6 +63,10 @@ func produce(t *testing.T, client pulsar.Client, topic string, msgs []*pulsar.Pr
 }
 
 func startArchiver(t *testing.T, env *testenv.Env, rollAge time.Duration) (base string, stop func() error) {
+	return startArchiverWith(t, env, rollAge, env.Provision.S3Endpoint)
+}
+
+func startArchiverWith(t *testing.T, env *testenv.Env, rollAge time.Duration, s3Endpoint string) (base string, stop func() error) {
 	t.Helper()
 	sources := filepath.Join(t.TempDir(), "sources.yaml")
 	if err := os.WriteFile(sources, []byte(fmt.Sprintf("sources:\n  - tenant: %s\n    namespace: %s\n", env.Tenant, env.Namespace)), 0o600); err != nil {
@@ -70,7 +74,7 @@ func startArchiver(t *testing.T, env *testenv.Env, rollAge time.Duration) (base 
 	}
 	cfg := archiver.DefaultConfig()
 	cfg.SourcesFile, cfg.PulsarURL, cfg.KeyPrefix, cfg.RollAge, cfg.TmpDir = sources, env.Provision.PulsarURL, env.Prefix, rollAge, t.TempDir()
-	cfg.S3Endpoint, cfg.S3AccessKey, cfg.S3SecretKey, cfg.Bucket = env.Provision.S3Endpoint, env.Provision.S3AccessKey, env.Provision.S3SecretKey, env.Provision.Bucket
+	cfg.S3Endpoint, cfg.S3AccessKey, cfg.S3SecretKey, cfg.Bucket = s3Endpoint, env.Provision.S3AccessKey, env.Provision.S3SecretKey, env.Provision.Bucket
 	a, err := archiver.New(cfg, slog.New(slog.DiscardHandler), prometheus.NewRegistry(), nil)
 	if err != nil {
 		t.Fatal(err)

@@ -64,15 +64,7 @@ func (b *PrivateBroker) Start() error { return b.script("start") }
 // Stop stops the broker (SIGTERM, then SIGKILL).
 func (b *PrivateBroker) Stop() error { return b.script("stop") }
 
-func (b *PrivateBroker) script(verb string) error {
-	cmd := exec.Command(filepath.Join(b.root, "deploy", "local", "pulsar.sh"), verb)
-	cmd.Env = append(os.Environ(), b.env...)
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		return fmt.Errorf("pulsar.sh %s: %w\n%s", verb, err, lastLines(string(out), 10))
-	}
-	return nil
-}
+func (b *PrivateBroker) script(verb string) error { return runScript(b.root, "pulsar.sh", verb, b.env) }
 
 func freePort(t testing.TB) int {
 	t.Helper()
@@ -82,4 +74,59 @@ func freePort(t testing.TB) int {
 	}
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port
+}
+
+// PrivateMinIO is a second MinIO that one test owns, on its own port and data folder,
+// so the test can stop and restart it. Same binary and script as the shared one.
+type PrivateMinIO struct {
+	Endpoint string
+	env      []string
+	root     string
+}
+
+// NewPrivateMinIO starts a MinIO for t with the development credentials and the
+// bucket, and stops it when t ends.
+func NewPrivateMinIO(t testing.TB, bucket string) *PrivateMinIO {
+	t.Helper()
+	root, err := repoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := freePort(t)
+	m := &PrivateMinIO{
+		Endpoint: "127.0.0.1:" + strconv.Itoa(port),
+		root:     root,
+		env: []string{
+			"CLICKTRAIL_RUN_DIR=" + t.TempDir(),
+			"CLICKTRAIL_MINIO_PORT=" + strconv.Itoa(port),
+			"CLICKTRAIL_MINIO_CONSOLE_PORT=" + strconv.Itoa(freePort(t)),
+		},
+	}
+	t.Cleanup(func() { _ = m.Stop() })
+	if err := m.Start(); err != nil {
+		t.Fatalf("testenv: start private minio: %v", err)
+	}
+	cfg := provision.Config{S3Endpoint: m.Endpoint, Bucket: bucket}.WithDefaults()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := provision.Bucket(ctx, cfg, slog.New(slog.DiscardHandler)); err != nil {
+		t.Fatalf("testenv: bucket on private minio: %v", err)
+	}
+	return m
+}
+
+// Start starts (or restarts, keeping its data) the MinIO and waits until it is ready.
+func (m *PrivateMinIO) Start() error { return runScript(m.root, "minio.sh", "start", m.env) }
+
+// Stop stops the MinIO.
+func (m *PrivateMinIO) Stop() error { return runScript(m.root, "minio.sh", "stop", m.env) }
+
+func runScript(root, script, verb string, env []string) error {
+	cmd := exec.Command(filepath.Join(root, "deploy", "local", script), verb)
+	cmd.Env = append(os.Environ(), env...)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("%s %s: %w\n%s", script, verb, err, lastLines(string(out), 10))
+	}
+	return nil
 }

@@ -31,8 +31,8 @@ export const autotrack = (
     w.document.addEventListener(
       "click",
       (e: any) => {
-        const a = e.target && e.target.closest && e.target.closest("a[href]");
-        if (a && a.host != l.host && /^https?:$/.test(a.protocol)) track("Outbound Link Clicked", { url: a.href });
+        const a = e.target.closest?.("a[href]");
+        if (a && a.host != l.host && /^http/.test(a.protocol)) track("Outbound Link Clicked", { url: a.href });
       },
       true,
     );

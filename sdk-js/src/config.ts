@@ -1,3 +1,4 @@
+import { warn } from "./env";
 import type { Event } from "./event";
 
 export type StorageMode = "localStorage" | "cookie" | "none";
@@ -36,28 +37,25 @@ export interface Options {
 
 export type Config = Required<Omit<Options, "beforeSend">> & Pick<Options, "beforeSend">;
 
-const range = (o: any, k: string, def: number, lo: number, hi: number): number => {
-  let v = o[k] ?? def;
-  if (!(v >= lo && v <= hi)) {
-    console.warn(`clicktrail: ${k}=${v} is outside ${lo}..${hi}`);
-    v = v < lo ? lo : v > hi ? hi : def;
-  }
-  return v;
-};
+/** Each number's default, lowest and highest value. */
+const RANGES: [keyof Options, number, number, number][] = [
+  ["flushAt", 20, 1, 100],
+  ["flushInterval", 5e3, 100, 6e4],
+  ["maxBatchBytes", 3e4, 4096, 6e4],
+  ["maxQueue", 1e3, 10, 1e4],
+  ["maxQueueBytes", 1e6, 65536, 4e6],
+  ["sessionTimeout", 18e5, 6e4, 864e5],
+];
 
-/** Fills in defaults and clamps numbers into their ranges. */
-export const config = (o: Options): Config => ({
-  endpoint: "",
-  storage: "localStorage",
-  respectDnt: false,
-  pageviews: true,
-  outbound: true,
-  campaign: true,
-  ...o,
-  flushAt: range(o, "flushAt", 20, 1, 100),
-  flushInterval: range(o, "flushInterval", 5e3, 100, 6e4),
-  maxBatchBytes: range(o, "maxBatchBytes", 3e4, 4096, 6e4),
-  maxQueue: range(o, "maxQueue", 1e3, 10, 1e4),
-  maxQueueBytes: range(o, "maxQueueBytes", 1e6, 65536, 4e6),
-  sessionTimeout: range(o, "sessionTimeout", 18e5, 6e4, 864e5),
-});
+/** Fills in defaults and clamps numbers into their ranges, with a warning. */
+export const config = (o: Options): Config => {
+  const c: any = { endpoint: "", storage: "localStorage", pageviews: true, outbound: true, campaign: true, ...o };
+  for (const [k, def, lo, hi] of RANGES) {
+    const v = (c[k] ??= def);
+    if (!(v >= lo && v <= hi)) {
+      warn(`${k}=${v} is outside ${lo}..${hi}`);
+      c[k] = v < lo ? lo : v > hi ? hi : def;
+    }
+  }
+  return c;
+};

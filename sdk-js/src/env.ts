@@ -33,44 +33,42 @@ export interface Env {
 
 /** A v4 UUID (crypto.randomUUID exists only in secure contexts). */
 export const uuid = (): string =>
-  "10000000-1000-4000-8000-100000000000".replace(/[018]/g, (c: any) =>
+  (1e7 + "-1000-4000-8000-" + 1e11).replace(/[018]/g, (c: any) =>
     (c ^ (crypto.getRandomValues(new Uint8Array(1))[0] & (15 >> (c / 4)))).toString(16),
   );
 
-/** In-memory storage: cookie-less, nothing kept on the device. */
-export const memory = (): KV => {
-  const m: Record<string, string> = {};
-  return {
-    getItem: (k) => (k in m ? m[k] : null),
-    setItem: (k, v) => void (m[k] = v),
-    removeItem: (k) => void delete m[k],
-  };
-};
+export const warn = (m: string) => console.warn("clicktrail: " + m);
 
 /**
  * Wraps a store that may throw (blocked storage, quota exceeded): from the first
  * failure on, this tab keeps going in memory with what it has seen, so an event is
- * never lost to a storage error while the page lives.
+ * never lost to a storage error while the page lives. Without a store it is plain
+ * memory: the cookie-less mode that keeps nothing on the device.
  */
 export const safe = (s?: KV | null): KV => {
-  const m = memory();
-  let ok = !!s;
-  const run = <T>(f: () => T): T | void => {
-    if (ok)
+  const m: Record<string, string | null> = {};
+  const run = (f: () => any) => {
+    if (s)
       try {
         return f();
       } catch {
-        ok = false;
+        s = 0 as any;
       }
   };
   return {
     getItem: (k) => {
       const v = run(() => s!.getItem(k));
-      if (ok) v == null ? m.removeItem(k) : m.setItem(k, v);
-      return m.getItem(k);
+      if (s) m[k] = v;
+      return m[k] ?? null;
     },
-    setItem: (k, v) => (m.setItem(k, v), run(() => s!.setItem(k, v))),
-    removeItem: (k) => (m.removeItem(k), run(() => s!.removeItem(k))),
+    setItem(k, v) {
+      m[k] = v;
+      run(() => s!.setItem(k, v));
+    },
+    removeItem(k) {
+      m[k] = null;
+      run(() => s!.removeItem(k));
+    },
   };
 };
 

@@ -1,7 +1,7 @@
 // The script-tag build: window.clicktrail, replaying the calls the loader snippet queued.
-import { createClient } from "./index";
+import { createClient } from "./client";
 
 const w = window as any;
-const queued: [string, ArrayLike<any>][] = (w.clicktrail && w.clicktrail.q) || [];
+const queued: [string, ArrayLike<any>][] = w.clicktrail?.q || [];
 const c: any = (w.clicktrail = createClient());
-for (const [m, a] of queued) c[m](...Array.from(a));
+for (const [m, a] of queued) c[m](...(a as any));

@@ -1,4 +1,4 @@
-import type { KV } from "./env";
+import { warn, type KV } from "./env";
 import type { Event } from "./event";
 
 /** One queued event: the event, its size in bytes, and the time until which a sender holds it. */
@@ -8,11 +8,8 @@ interface Item {
   l?: number;
 }
 
-/** What take hands out: the events to send, and when the next held one is free again. */
-export interface Batch {
-  events: Event[];
-  next: number;
-}
+/** What take hands out: the events to send, and when the next held one is free again (0: none held). */
+export type Batch = [events: Event[], next: number];
 
 /**
  * The event queue, persisted in storage that every tab of the site shares, so events
@@ -60,7 +57,7 @@ export const queue = (s: KV, key: string, maxN: number, maxBytes: number, nav?: 
         }
         if (n) {
           s.setItem(dkey, "" + (+s.getItem(dkey)! + n));
-          console.warn(`clicktrail: queue full, dropped ${n} oldest event(s)`);
+          warn("queue full, oldest dropped: " + n);
         }
       }),
     /** Leases the oldest free events, up to n of them and max bytes in all, until `until`. */
@@ -76,16 +73,14 @@ export const queue = (s: KV, key: string, maxN: number, maxBytes: number, nav?: 
             events.push(i.e);
             i.l = until;
           }
-        return { events, next };
+        return [events, next];
       }, sync),
     /** How many events are free to send. */
     free: (now: number) => read().filter((i) => !((i.l || 0) > now)).length,
-    /** Removes sent events. */
-    done: (ids: string[]) => edit((q) => void q.splice(0, q.length, ...q.filter((i) => !ids.includes(i.e.messageId)))),
-    /** Holds events until a time (a retry's), or frees them with 0. */
-    hold: (ids: string[], until: number) =>
+    /** Removes sent events (until 0), or holds them until a time (a retry's). */
+    settle: (ids: string[], until: number) =>
       edit((q) => {
-        for (const i of q) if (ids.includes(i.e.messageId)) i.l = until;
+        for (let n = q.length; n--; ) if (ids.includes(q[n].e.messageId)) until ? (q[n].l = until) : q.splice(n, 1);
       }),
     /** Forgets every queued event (opt-out). */
     clear: () => s.removeItem(key),

@@ -1,4 +1,4 @@
-import type { Fetch } from "./env";
+import { warn, type Fetch } from "./env";
 
 /**
  * Sends one request body and says what to do with its events:
@@ -16,7 +16,7 @@ export const send = async (fetch: Fetch, url: string, body: string): Promise<num
     const s = r.status;
     if (s < 300) return 0;
     if (s < 500 && s != 408 && s != 429) {
-      console.warn(`clicktrail: collector answered ${s}, events dropped`);
+      warn(`collector answered ${s}, events dropped`);
       return 0;
     }
     return +r.headers.get("Retry-After")! * 1e3 || -1;
