@@ -68,7 +68,7 @@ export const createClient = (env: Partial<Env> = {}): Client => {
   const flush = async (unload?: any): Promise<void> => {
     const t = now();
     if (off() || attempt && unload || busy > t && !unload) return;
-    const [batch, next] = await q.take(t, t + LEASE, c.flushAt, c.maxBatchBytes - 200, unload);
+    const [batch, next, more] = await q.take(t, t + LEASE, c.flushAt, c.maxBatchBytes - 200, unload);
     if (!batch.length) {
       if (next && !timer) arm(next - t);
       return;
@@ -86,8 +86,9 @@ export const createClient = (env: Partial<Env> = {}): Client => {
     } else {
       attempt = 0;
       await q.settle(sent, 0);
+      // A full batch leaves events that have waited long enough: send them now.
       const n = q.free(now());
-      if (n >= c.flushAt) return flush();
+      if (more || n >= c.flushAt) return flush();
       if (n && !timer) arm(c.flushInterval);
     }
   };

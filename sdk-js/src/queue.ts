@@ -8,8 +8,11 @@ interface Item {
   l?: number;
 }
 
-/** What take hands out: the events to send, and when the next held one is free again (0: none held). */
-export type Batch = [events: Event[], next: number];
+/**
+ * What take hands out: the events to send, when the next held one is free again
+ * (0: none held), and whether free events were left out (the batch is full).
+ */
+export type Batch = [events: Event[], next: number, more: boolean];
 
 /**
  * The event queue, persisted in storage that every tab of the site shares, so events
@@ -20,7 +23,7 @@ export type Batch = [events: Event[], next: number];
  * go out again with the same messageId.
  *
  * Every read-modify-write runs under a Web Lock where the browser has one, so two
- * tabs never take the same event; unload (see index.ts) has no time to wait for one.
+ * tabs never take the same event; unload (see client.ts) has no time to wait for one.
  */
 export const queue = (s: KV, key: string, maxN: number, maxBytes: number, nav?: any) => {
   const read = (): Item[] => {
@@ -66,14 +69,15 @@ export const queue = (s: KV, key: string, maxN: number, maxBytes: number, nav?: 
         const events: Event[] = [];
         let next = 0;
         let bytes = 0;
+        let more = false;
         for (const i of q)
           if ((i.l || 0) > now) next = next && next < i.l! ? next : i.l!;
           else if (bytes < max && events.length < n && ((bytes += i.b + 1) < max || !events.length)) {
-            // The first event always goes, whatever its size (at most 32 KB, see index.ts).
+            // The first event always goes, whatever its size (at most 32 KB, see client.ts).
             events.push(i.e);
             i.l = until;
-          }
-        return [events, next];
+          } else more = true;
+        return [events, next, more];
       }, sync),
     /** How many events are free to send. */
     free: (now: number) => read().filter((i) => !((i.l || 0) > now)).length,

@@ -24,8 +24,8 @@ describe("wire body", () => {
         batch: [
           {
             type: "track",
-            messageId: "id-3",
-            anonymousId: "id-1",
+            messageId: "id-1",
+            anonymousId: "id-2",
             timestamp: "2026-11-25T10:00:00.000Z",
             context: {
               page: {
@@ -41,7 +41,7 @@ describe("wire body", () => {
               screen: { width: 1920, height: 1080, density: 2 },
               library: { name: "clicktrail-sdk", version: "0.1.0" },
               campaign: { name: "spring", source: "news", medium: "email" },
-              sessionId: "id-2",
+              sessionId: "id-3",
             },
             event: "Order Completed",
             properties: { revenue: 42.5, currency: "EUR" },
@@ -186,7 +186,6 @@ describe("retries", () => {
     await w.advance(5000);
     assert.equal(w.net.calls.length, 1);
     await w.advance(5000);
-    assert.deepEqual(w.net.sentIds().slice(2).sort(), w.net.sentIds().slice(0, 2).concat(["id-6", "id-7"].map(String)).sort().slice(0, 4).sort().filter(() => true).slice(0, w.net.sentIds().length - 2));
     const delivered = w.net.calls.slice(1).flatMap((c) => c.body.batch.map((e: any) => e.event));
     assert.deepEqual(delivered.sort(), ["a", "b", "c", "d"]);
   });
@@ -300,13 +299,13 @@ describe("session", () => {
     const sid = () => JSON.parse(w.store.getItem("ct_session")!.split(" ")[0] ? JSON.stringify(w.store.getItem("ct_session")!.split(" ")[0]) : "null");
     c.track("a");
     const s1 = sid();
-    await w.advance(29 * 60_000);
+    await w.advance(29 * 60_000, 60_000);
     c.track("b");
     assert.equal(sid(), s1);
-    await w.advance(31 * 60_000);
+    await w.advance(31 * 60_000, 60_000);
     c.track("c");
     assert.notEqual(sid(), s1);
-    await w.advance(1000);
+    await c.flush();
     const sessions = w.net.calls.flatMap((x) => x.body.batch.map((e: any) => e.context.sessionId));
     assert.deepEqual(sessions, [s1, s1, sid()]);
   });

@@ -109,10 +109,12 @@ export class World {
     return c;
   }
   /** Moves the clock and the timers on together, then lets callbacks run. */
-  async advance(ms: number) {
+  async advance(ms: number, by = 100) {
     await settle();
-    for (let left = ms; left > 0; left -= 100) {
-      const step = Math.min(100, left);
+    mock.timers.tick(0);
+    await settle();
+    for (let left = ms; left > 0; left -= by) {
+      const step = Math.min(by, left);
       this.clock.t += step;
       mock.timers.tick(step);
       await settle();
