@@ -62,7 +62,8 @@ type Outcome int
 
 // Outcomes of Sessionizer.Add.
 const (
-	Counted   Outcome = iota // added to the open (possibly new) session
+	Counted   Outcome = iota // added to the open session
+	Started                  // started a new session
 	Duplicate                // its messageId was already in the open session
 	Late                     // older than the open session: not sessionized
 )
@@ -107,11 +108,13 @@ func (z *Sessionizer) Add(e *schemas.Event) (closed *schemas.Session, out Outcom
 			cur = nil
 		}
 	}
+	out = Counted
 	if cur == nil {
 		cur = z.start(key, e, at)
+		out = Started
 	}
 	z.count(cur, e, at, false)
-	return closed, Counted
+	return closed, out
 }
 
 // Expire closes every session idle for Inactivity at now (by the event clock of the

@@ -82,11 +82,11 @@ func TestSessionRules(t *testing.T) {
 		{"an internal referrer does not", nil,
 			[]ev{{0, "a", "", "/", "", "", ""}, {time.Minute, "b", "", "/p", "https://shop.example/", "", ""}}, nil, 1, nil},
 		{"a repeated messageId is ignored", nil,
-			[]ev{{0, "a", "", "/", "", "", ""}, {time.Minute, "a", "", "/", "", "", ""}}, nil, 1, []Outcome{Counted, Duplicate}},
+			[]ev{{0, "a", "", "/", "", "", ""}, {time.Minute, "a", "", "/", "", "", ""}}, nil, 1, []Outcome{Started, Duplicate}},
 		{"a late event within the visit is counted in it", nil,
-			[]ev{{10 * time.Minute, "a", "", "/", "", "", ""}, {12 * time.Minute, "b", "", "/p", "", "", ""}, {5 * time.Minute, "c", "", "/q", "", "", ""}}, nil, 1, []Outcome{Counted, Counted, Counted}},
+			[]ev{{10 * time.Minute, "a", "", "/", "", "", ""}, {12 * time.Minute, "b", "", "/p", "", "", ""}, {5 * time.Minute, "c", "", "/q", "", "", ""}}, nil, 1, []Outcome{Started, Counted, Counted}},
 		{"an event older than the open visit is late and not sessionized", nil,
-			[]ev{{2 * time.Hour, "a", "", "/", "", "", ""}, {10 * time.Minute, "b", "", "/old", "", "", ""}}, nil, 1, []Outcome{Counted, Late}},
+			[]ev{{2 * time.Hour, "a", "", "/", "", "", ""}, {10 * time.Minute, "b", "", "/old", "", "", ""}}, nil, 1, []Outcome{Started, Late}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
