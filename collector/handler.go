@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
+	gojson "github.com/goccy/go-json"
 	"github.com/google/uuid"
 	"golang.org/x/time/rate"
 
@@ -257,7 +258,7 @@ func (a *api) publish(ctx context.Context, req *batchRequest, info *requestInfo,
 			continue
 		}
 		enrich(e, info, a.cfg.KeepFullIP)
-		payload, err := json.Marshal(e)
+		payload, err := gojson.Marshal(e)
 		if err != nil {
 			return nil, err
 		}
