@@ -99,26 +99,31 @@ func main() {
 
 func report(results []result, elapsed time.Duration, perBatch, bodyBytes int, asJSON bool) {
 	codes := map[int]int{}
-	var ok []time.Duration
+	var ok, refused []time.Duration
 	for _, r := range results {
 		codes[r.code]++
-		if r.code == 200 {
+		switch r.code {
+		case 200:
 			ok = append(ok, r.latency)
+		case 429, 503:
+			refused = append(refused, r.latency)
 		}
 	}
-	sort.Slice(ok, func(i, j int) bool { return ok[i] < ok[j] })
-	pct := func(p float64) float64 {
-		if len(ok) == 0 {
+	percentile := func(d []time.Duration, p float64) float64 {
+		if len(d) == 0 {
 			return 0
 		}
-		return float64(ok[min(len(ok)-1, int(p*float64(len(ok))))].Microseconds()) / 1000
+		sort.Slice(d, func(i, j int) bool { return d[i] < d[j] })
+		return float64(d[min(len(d)-1, int(p*float64(len(d))))].Microseconds()) / 1000
 	}
+	pct := func(p float64) float64 { return percentile(ok, p) }
 	out := map[string]any{
 		"seconds": elapsed.Seconds(), "requests": len(results), "status": codes,
 		"events_per_second":   float64(codes[200]*perBatch) / elapsed.Seconds(),
 		"requests_per_second": float64(len(results)) / elapsed.Seconds(),
 		"p50_ms":              pct(0.50), "p90_ms": pct(0.90), "p99_ms": pct(0.99), "max_ms": pct(1),
 		"body_bytes": bodyBytes, "events_per_batch": perBatch,
+		"refused_p99_ms": percentile(refused, 0.99),
 	}
 	if asJSON {
 		_ = json.NewEncoder(os.Stdout).Encode(out)
