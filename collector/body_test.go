@@ -1,6 +1,7 @@
 package collector
 
 import (
+	"encoding/json"
 	"net/http/httptest"
 	"os"
 	"testing"
@@ -27,7 +28,20 @@ func FuzzParseBatch(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	f.Add(b)
+	var vectors struct {
+		Valid, Invalid []struct {
+			Event json.RawMessage `json:"event"`
+		}
+	}
+	if err := json.Unmarshal(b, &vectors); err != nil {
+		f.Fatal(err)
+	}
+	// Each shared vector as a one-event batch: small seeds the fuzzer mutates quickly.
+	for _, v := range append(vectors.Valid, vectors.Invalid...) {
+		if len(v.Event) < 1024 {
+			f.Add([]byte(`{"batch":[` + string(v.Event) + `]}`))
+		}
+	}
 	f.Add([]byte(`{"batch":[` + goodEvent + `],"sentAt":"2026-11-25T10:00:00Z","writeKey":"k"}`))
 	f.Add([]byte(`{"batch":[{"type":"page","anonymousId":"a","context":{"page":{"url":7}}}]}`))
 	f.Add([]byte(`[]`))
