@@ -51,9 +51,9 @@ func newAPI(cfg *Config, sources Sources, pub Publisher, log *slog.Logger, m *me
 // routes registers the Segment Tracking API endpoints on r.
 func (a *api) routes(r gin.IRouter) {
 	r.OPTIONS("/v1/*path", a.preflight)
-	r.POST("/v1/batch", a.limitInFlight, a.handle(""))
+	r.POST("/v1/batch", a.cors, a.limitInFlight, a.handle(""))
 	for _, typ := range []string{schemas.TypeTrack, schemas.TypePage, schemas.TypeScreen, schemas.TypeIdentify, schemas.TypeGroup, schemas.TypeAlias} {
-		r.POST("/v1/"+typ, a.limitInFlight, a.handle(typ))
+		r.POST("/v1/"+typ, a.cors, a.limitInFlight, a.handle(typ))
 	}
 }
 
@@ -109,7 +109,18 @@ func (a *api) preflight(c *gin.Context) {
 func (a *api) corsHeaders(c *gin.Context, origin string) {
 	c.Header("Access-Control-Allow-Origin", origin)
 	c.Header("Access-Control-Allow-Credentials", "true")
+	c.Header("Access-Control-Expose-Headers", "Retry-After")
 	c.Header("Vary", "Origin")
+}
+
+// cors lets a page of any known origin read every answer, errors included, so a
+// browser SDK can tell a 401 (drop) from a network failure (retry) and read
+// Retry-After. Whether the origin may send with the request's write key is checked
+// once the key is known.
+func (a *api) cors(c *gin.Context) {
+	if origin := c.GetHeader("Origin"); origin != "" && a.sources.AnyAllowsOrigin(origin) {
+		a.corsHeaders(c, origin)
+	}
 }
 
 // handle serves /v1/batch (typ "") and the single-event endpoints: it answers 200 only
@@ -159,12 +170,9 @@ func (a *api) handle(typ string) gin.HandlerFunc {
 			fail(c, http.StatusUnauthorized, "unknown or missing write key: send it as the Basic auth user name, an X-Write-Key header or writeKey in the body", 0)
 			return
 		}
-		if origin := c.GetHeader("Origin"); origin != "" {
-			if !src.AllowsOrigin(origin) {
-				fail(c, http.StatusForbidden, "origin "+origin+" may not send with this write key", 0)
-				return
-			}
-			a.corsHeaders(c, origin)
+		if origin := c.GetHeader("Origin"); origin != "" && !src.AllowsOrigin(origin) {
+			fail(c, http.StatusForbidden, "origin "+origin+" may not send with this write key", 0)
+			return
 		}
 		if lim := a.limiters[src.WriteKey]; lim != nil {
 			r := lim.ReserveN(a.now(), len(req.Batch))

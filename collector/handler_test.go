@@ -262,6 +262,25 @@ func TestCORSPreflightAnswersOnlyKnownOrigins(t *testing.T) {
 	}
 }
 
+func TestBrowsersCanReadErrorsAndRetryAfter(t *testing.T) {
+	h := newTestCollector(t, &fakePublisher{err: ErrOverloaded}, nil)
+	for _, tc := range []struct {
+		name, key string
+		want      int
+	}{{"an unknown key's 401", "nope", 401}, {"an overload's 503", "wk-shop", 503}} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := httptest.NewRequest(http.MethodPost, "/v1/batch", strings.NewReader(`{"batch":[`+goodEvent+`]}`))
+			r.Header.Set("X-Write-Key", tc.key)
+			r.Header.Set("Origin", "https://shop.example")
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, r)
+			if rec.Code != tc.want || rec.Header().Get("Access-Control-Allow-Origin") != "https://shop.example" || !strings.Contains(rec.Header().Get("Access-Control-Expose-Headers"), "Retry-After") {
+				t.Errorf("got %d with CORS headers %v", rec.Code, rec.Header())
+			}
+		})
+	}
+}
+
 func TestHealthAndMetricsEndpoints(t *testing.T) {
 	h := newTestCollector(t, &fakePublisher{}, nil)
 	for path, want := range map[string]int{"/healthz": 200, "/readyz": 503, "/metrics": 200} {
