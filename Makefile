@@ -34,7 +34,7 @@ build: ## build the binaries into .cache/bin
 	$(GO) build -o .cache/bin/ ./deploy/provision/cmd/provision ./collector/cmd/... ./archiver/cmd/...
 
 test: ## run every test; starts Pulsar and MinIO when they are not running, stops what it started
-	@deploy/local/with-services.sh $(MAKE) --no-print-directory test-go fuzz
+	@deploy/local/with-services.sh $(MAKE) --no-print-directory test-go fuzz test-sdk
 
 test-go:
 	$(GO) vet ./...

@@ -32,7 +32,7 @@ export interface Client {
   /** Stops sending and forgets queued events; remembered on this device. */
   optOut(): void;
   optIn(): void;
-  /** Events the queue caps have dropped on this device. */
+  /** Events the queue caps have dropped on this page (each drop also warns). */
   dropped(): number;
 }
 
@@ -63,12 +63,12 @@ export const createClient = (env: Partial<Env> = {}): Client => {
     timer = setTimeout(() => ((timer = 0), flush()), ms);
   };
 
-  // Sends the oldest free events. On unload (pagehide, hidden) it runs synchronously to
-  // the request, without the tabs' lock, and leaves alone a queue that is backing off.
+  // Sends the oldest free events. On unload (pagehide, hidden) it does not wait for a
+  // request in flight, and leaves alone a queue that is backing off: the next page sends it.
   const flush = async (unload?: any): Promise<void> => {
     const t = now();
     if (off() || attempt && unload || busy > t && !unload) return;
-    const [batch, next, more] = await q.take(t, t + LEASE, c.flushAt, c.maxBatchBytes - 200, unload);
+    const [batch, next, more] = q.take(t, t + LEASE, c.flushAt, c.maxBatchBytes - 200);
     if (!batch.length) {
       if (next && !timer) arm(next - t);
       return;
@@ -81,15 +81,14 @@ export const createClient = (env: Partial<Env> = {}): Client => {
     if (r) {
       const d = r > 0 ? r : backoff(attempt, random());
       attempt++;
-      await q.settle(sent, now() + d);
+      q.settle(sent, now() + d);
       arm(d);
     } else {
       attempt = 0;
-      await q.settle(sent, 0);
-      // A full batch leaves events that have waited long enough: send them now.
-      const n = q.free(now());
-      if (more || n >= c.flushAt) return flush();
-      if (n && !timer) arm(c.flushInterval);
+      // A full batch leaves events that have waited long enough, and events that came
+      // during the request may make a batch: send them now.
+      if (q.settle(sent, 0) >= c.flushAt || more) return flush();
+      if (!timer) arm(c.flushInterval);
     }
   };
 
@@ -108,15 +107,14 @@ export const createClient = (env: Partial<Env> = {}): Client => {
     if (c.beforeSend && !(e = c.beforeSend(e))) return;
     const b = new Blob([JSON.stringify(e)]).size;
     if (b > MAX_EVENT) return warn("event over 32 KB dropped");
-    q.push(e, b);
-    if (attempt) return;
-    if (q.free(t) >= c.flushAt) flush();
+    // While backing off, the retry timer sends; while a request is out, its answer does.
+    if (q.push(e, b) >= c.flushAt && !attempt) flush();
     else if (!timer) arm(c.flushInterval);
   };
 
   const client: Client = {
     init(o) {
-      if (c || !o || !o.writeKey) return warn("init needs a writeKey, once");
+      if (c || !o || !o.writeKey) return warn("init: once, with a writeKey");
       c = config(o);
       let ls: KV | null | undefined = env.store;
       try {
@@ -128,14 +126,15 @@ export const createClient = (env: Partial<Env> = {}): Client => {
       const mode = c.storage;
       if (mode == "none") ls = null;
       ids = safe(mode == "none" ? null : mode == "cookie" || !ls ? w.document && cookies(w.document) : ls);
-      q = queue(safe(ls), "ct_queue", c.maxQueue, c.maxQueueBytes, w.navigator);
+      q = queue(safe(ls), id(), () => (ls ? Object.keys(ls) : []), now, c.maxQueue, c.maxQueueBytes);
+      q.adopt();
       who = identity(ids, id);
       sid = session(ids, now, id, c.sessionTimeout);
       const bye = () => flush(1);
-      w.addEventListener("pagehide", bye);
+      w.addEventListener("pagehide", () => (bye(), q.leave()));
       w.document.addEventListener("visibilitychange", () => w.document.visibilityState == "hidden" && bye());
       autotrack(w, c, () => client.page(), client.track);
-      // Events a previous page, tab or crash left behind.
+      // Events a previous page, tab or crash left behind, adopted above.
       if (!timer) arm(0);
     },
     track: (event, properties = {}) => emit("track", { event, properties }),
@@ -147,7 +146,7 @@ export const createClient = (env: Partial<Env> = {}): Client => {
     group: (groupId, traits = {}) => emit("group", { groupId, traits }),
     alias: (userId, previousId) => emit("alias", { userId, previousId: previousId || who.userId() || who.anonymousId() }),
     reset: () => c && who.reset(),
-    flush: () => (c ? flush() : Promise.resolve()),
+    flush: () => flush(),
     optOut() {
       if (c) ids.setItem("ct_optout", "1"), q.clear();
     },

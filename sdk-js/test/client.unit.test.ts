@@ -24,8 +24,8 @@ describe("wire body", () => {
         batch: [
           {
             type: "track",
-            messageId: "id-1",
-            anonymousId: "id-2",
+            messageId: "id-2",
+            anonymousId: "id-3",
             timestamp: "2026-11-25T10:00:00.000Z",
             context: {
               page: {
@@ -41,7 +41,7 @@ describe("wire body", () => {
               screen: { width: 1920, height: 1080, density: 2 },
               library: { name: "clicktrail-sdk", version: "0.1.0" },
               campaign: { name: "spring", source: "news", medium: "email" },
-              sessionId: "id-3",
+              sessionId: "id-4",
             },
             event: "Order Completed",
             properties: { revenue: 42.5, currency: "EUR" },
@@ -211,15 +211,33 @@ describe("persistence", () => {
     assert.equal(w.store.queued().length, 0);
   });
 
-  test("a batch a crashed tab was sending goes again once its lease expires", async () => {
+  test("a crashed page's queue is adopted by a page that starts two minutes later", async () => {
     w.net.script = ["hang"];
     const a = w.client();
     await w.advance(0);
     a.track("x");
     await w.advance(5000);
+    w.crash();
+    w.client();
+    await w.advance(30_000, 1000);
+    assert.equal(w.net.calls.length, 1, "a page silent for less than 2 minutes may still live");
+    await w.advance(95_000, 5_000);
+    w.crash();
+    w.client();
+    await w.advance(100);
+    assert.equal(w.net.calls.length, 2);
+    assert.equal(w.net.calls[1].body.batch[0].messageId, w.net.calls[0].body.batch[0].messageId);
+    assert.equal(w.store.queued().length, 0);
+  });
+
+  test("a batch sent at pagehide is held for its lease by the next page, then sent again (at least once)", async () => {
+    w.net.script = ["hang"]; // the answer never reaches the page that left
+    const a = w.client({ flushInterval: 60_000 });
+    await w.advance(0);
+    a.track("x");
     w.reload();
     w.client();
-    await w.advance(14_000);
+    await w.advance(14_000, 1000);
     assert.equal(w.net.calls.length, 1, "held while the lease runs");
     await w.advance(2000);
     assert.equal(w.net.calls.length, 2);
@@ -253,6 +271,7 @@ describe("persistence", () => {
     assert.equal(w.store.queued().length, 10);
     assert.equal(w.store.queued()[0].event, "e5");
     assert.equal(c.dropped(), 5);
+    assert.match(warn.seen.join(), /dropped: 5/);
     assert.match(warn.seen.join(), /queue full/);
   });
 });
@@ -296,7 +315,7 @@ describe("session", () => {
   test("the session id holds while events come within 30 minutes and rolls over after", async () => {
     const c = w.client();
     await w.advance(0);
-    const sid = () => JSON.parse(w.store.getItem("ct_session")!.split(" ")[0] ? JSON.stringify(w.store.getItem("ct_session")!.split(" ")[0]) : "null");
+    const sid = () => w.store.getItem("ct_session")!.split(" ")[0];
     c.track("a");
     const s1 = sid();
     await w.advance(29 * 60_000, 60_000);
@@ -387,7 +406,7 @@ describe("identity", () => {
     c.identify("u-1");
     c.track("a");
     await c.flush();
-    assert.equal(w.store.m.size, 0);
+    assert.deepEqual(Object.keys(w.store), []);
     assert.equal(w.win.document.cookie, "");
     assert.equal(w.net.calls[0].body.batch.length, 2);
   });
@@ -471,5 +490,37 @@ describe("config", () => {
     assert.match(warn.seen.join(), /writeKey/);
     await c.flush();
     assert.equal(w.net.calls.length, 0);
+  });
+});
+
+describe("autotrack", () => {
+  test("page views on load and on each SPA navigation that changes path or query", async () => {
+    const c = w.client({ pageviews: true, flushAt: 100 });
+    w.win.history.pushState({}, "", "/cart");
+    w.win.history.replaceState({}, "", "/cart"); // same URL: no page view
+    w.win.history.replaceState({}, "", "/cart#top"); // hash only: none either
+    w.win.go("/products/42?utm_source=news&utm_medium=email&utm_campaign=spring");
+    w.win.dispatch("popstate");
+    await c.flush();
+    const pages = w.net.calls[0].body.batch.map((e: any) => [e.type, e.context.page.path]);
+    assert.deepEqual(pages, [["page", "/products/42"], ["page", "/cart"], ["page", "/products/42"]]);
+  });
+
+  test("a click on a link to another host is tracked, one to this host is not", async () => {
+    const c = w.client({ outbound: true });
+    const click = (host: string, protocol = "https:") =>
+      w.win.document.dispatch("click", { target: { closest: () => ({ host, protocol, href: `${protocol}//${host}/x` }) } });
+    click("shop.example");
+    click("partner.example");
+    click("", "mailto:");
+    await c.flush();
+    assert.deepEqual(w.net.calls[0].body.batch.map((e: any) => [e.event, e.properties.url]), [["Outbound Link Clicked", "https://partner.example/x"]]);
+  });
+
+  test("campaign: false leaves context.campaign out", async () => {
+    const c = w.client({ campaign: false });
+    c.track("a");
+    await c.flush();
+    assert.equal(w.net.calls[0].body.batch[0].context.campaign, undefined);
   });
 });

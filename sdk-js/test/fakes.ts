@@ -3,19 +3,23 @@ import { mock } from "node:test";
 import { createClient, type Client } from "../src/client.ts";
 import type { Env, KV, Reply } from "../src/env.ts";
 
+/** Like localStorage: items are the object's own properties, so Object.keys lists them. */
 export class FakeStore implements KV {
-  m = new Map<string, string>();
-  getItem(k: string) {
-    return this.m.has(k) ? this.m.get(k)! : null;
+  [key: string]: any;
+  getItem(k: string): string | null {
+    return Object.prototype.hasOwnProperty.call(this, k) ? this[k] : null;
   }
   setItem(k: string, v: string) {
-    this.m.set(k, String(v));
+    this[k] = String(v);
   }
   removeItem(k: string) {
-    this.m.delete(k);
+    delete this[k];
   }
+  /** Every page's queued events. */
   queued(): any[] {
-    return JSON.parse(this.getItem("ct_queue") || "[]").map((i: any) => i.e);
+    return Object.keys(this)
+      .filter((k) => k.startsWith("ct_q."))
+      .flatMap((k) => JSON.parse(this[k]).q.map((i: any) => i.e));
   }
 }
 
@@ -120,10 +124,19 @@ export class World {
       await settle();
     }
   }
-  /** A page reload: this page's timers are gone, a new client starts on the same storage. */
+  /** A page reload: pagehide, then this page's timers are gone; the next client starts on the same storage. */
   reload() {
+    // Chromium's order when a page goes.
+    this.win.dispatch("pagehide");
+    this.win.document.visibilityState = "hidden";
+    this.win.document.dispatch("visibilitychange");
+    this.crash();
+  }
+  /** A crash: no pagehide, the timers are gone; the next client starts on the same storage. */
+  crash() {
     mock.timers.reset();
     mock.timers.enable({ apis: ["setTimeout"] });
+    this.win = new FakeWindow();
   }
   close() {
     mock.timers.reset();

@@ -13,6 +13,6 @@ test("the IIFE build is at most 3072 bytes min+gzip", async (t) => {
   const file = Buffer.from(code + "\n");
   const gz = gzipSync(file, { level: 9 }).length;
   t.diagnostic(`clicktrail.min.js: ${file.length} bytes minified, ${gz} bytes min+gzip (budget ${BUDGET})`);
-  console.log(`# size: ${gz} bytes min+gzip (${file.length} minified), budget ${BUDGET}`);
+  console.log(`size: ${gz} bytes min+gzip (${file.length} minified), budget ${BUDGET}`);
   assert.ok(gz <= BUDGET, `${gz} bytes min+gzip, over the ${BUDGET}-byte budget`);
 });
