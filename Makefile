@@ -42,7 +42,9 @@ test-go:
 
 test-sdk:
 	@sdk-js/scripts/ensure-chromium.sh
-	cd sdk-js && npm ci --no-audit --no-fund --loglevel=error && npm test
+	cd sdk-js && npm ci --no-audit --no-fund --loglevel=error
+	@# The browser tests relay every batch to a real collector, into the real Pulsar.
+	deploy/local/with-collector.sh bash -c 'cd sdk-js && npm test' 
 
 fuzz: ## run each fuzz target briefly
 	$(GO) test -run '^$$' -fuzz '^FuzzParseEvent$$' -fuzztime $(FUZZTIME) ./schemas/

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -24,8 +25,16 @@ import (
 )
 
 // startCollector runs a collector for env's namespace (write key "it") on a free port
-// and returns its base URL once it is ready.
+// and returns its base URL once it is ready; it stops when the test ends.
 func startCollector(t *testing.T, pulsarURL, tenant, namespace string, mutate func(*collector.Config)) string {
+	t.Helper()
+	base, _ := runCollector(t, pulsarURL, tenant, namespace, mutate)
+	return base
+}
+
+// runCollector is startCollector that also returns stop: it shuts the collector down
+// (as SIGTERM would) and returns what Serve returned. Stopping twice is harmless.
+func runCollector(t *testing.T, pulsarURL, tenant, namespace string, mutate func(*collector.Config)) (string, func() error) {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "sources.yaml")
 	src := fmt.Sprintf("sources:\n  - id: it\n    writeKey: it\n    tenant: %s\n    namespace: %s\n    origins: [http://127.0.0.1:1]\n", tenant, namespace)
@@ -48,9 +57,9 @@ func startCollector(t *testing.T, pulsarURL, tenant, namespace string, mutate fu
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- c.Serve(ctx, ln) }()
+	stop := sync.OnceValue(func() error { cancel(); return <-done })
 	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
+		if err := stop(); err != nil {
 			t.Errorf("collector shutdown: %v", err)
 		}
 	})
@@ -63,7 +72,7 @@ func startCollector(t *testing.T, pulsarURL, tenant, namespace string, mutate fu
 		resp.Body.Close()
 		return resp.StatusCode == 200
 	})
-	return base
+	return base, stop
 }
 
 func waitFor(t *testing.T, limit time.Duration, what string, ok func() bool) {

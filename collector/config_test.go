@@ -1,0 +1,71 @@
+package collector
+
+import (
+	"flag"
+	"io"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestFlagsOverrideEnvironmentOverridesDefaults(t *testing.T) {
+	t.Setenv("CLICKTRAIL_COLLECTOR_ADDR", "127.0.0.1:9999")
+	t.Setenv("CLICKTRAIL_COLLECTOR_MAX_IN_FLIGHT", "64")
+	t.Setenv("CLICKTRAIL_COLLECTOR_TRUSTED_PROXIES", "10.0.0.0/8, 192.168.1.0/24")
+	cfg := DefaultConfig()
+	fs := flag.NewFlagSet("collector", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	env := cfg.RegisterFlags(fs)
+	if err := fs.Parse([]string{"--collector.max-in-flight", "8", "--collector.publish-timeout", "2s"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := env.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Addr != "127.0.0.1:9999" || cfg.MaxInFlight != 8 || cfg.PublishTimeout != 2*time.Second || len(cfg.TrustedProxies) != 2 {
+		t.Errorf("config = %+v", cfg)
+	}
+	if cfg.BatchDelay != 5*time.Millisecond || cfg.MaxBody != 500*1024 {
+		t.Errorf("defaults lost: batch delay %s, max body %d", cfg.BatchDelay, cfg.MaxBody)
+	}
+}
+
+func TestAMalformedVariableIsReportedByName(t *testing.T) {
+	t.Setenv("CLICKTRAIL_COLLECTOR_MAX_PENDING", "lots")
+	cfg := DefaultConfig()
+	env := cfg.RegisterFlags(flag.NewFlagSet("collector", flag.ContinueOnError))
+	if err := env.Err(); err == nil || !strings.Contains(err.Error(), "CLICKTRAIL_COLLECTOR_MAX_PENDING") {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestValidateNamesTheBadSetting(t *testing.T) {
+	tests := []struct {
+		name   string
+		mutate func(*Config)
+		want   string
+	}{
+		{"the defaults are valid", func(*Config) {}, ""},
+		{"a tiny body limit is refused", func(c *Config) { c.MaxBody = 10 }, "--collector.max-body (CLICKTRAIL_COLLECTOR_MAX_BODY=10)"},
+		{"no requests in flight is refused", func(c *Config) { c.MaxInFlight = 0 }, "--collector.max-in-flight"},
+		{"an empty producer queue is refused", func(c *Config) { c.MaxPending = 0 }, "--collector.max-pending"},
+		{"a zero publish deadline is refused", func(c *Config) { c.PublishTimeout = 0 }, "--collector.publish-timeout"},
+		{"a batching delay over a second is refused", func(c *Config) { c.BatchDelay = 2 * time.Second }, "--collector.batch-delay"},
+		{"an empty instance id is refused", func(c *Config) { c.InstanceID = "" }, "--collector.instance-id"},
+		{"a missing sources file is refused", func(c *Config) { c.SourcesFile = "" }, "--sources"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := DefaultConfig()
+			cfg.InstanceID = "test"
+			tc.mutate(&cfg)
+			err := cfg.Validate()
+			switch {
+			case tc.want == "" && err != nil:
+				t.Fatalf("unexpected error: %v", err)
+			case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+				t.Fatalf("err = %v, want it to name %q", err, tc.want)
+			}
+		})
+	}
+}
