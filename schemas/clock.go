@@ -12,7 +12,8 @@ import "time"
 //
 // When sentAt is missing the client's original time is used as it is; when the original
 // is missing, receivedAt. The result never lies after receivedAt: no event lands in the
-// future. The result is in UTC.
+// future. The result is in UTC. (A skew beyond ±292 years saturates time.Duration; the
+// result is then still bounded by receivedAt.)
 func CorrectTimestamp(original, sentAt *Time, receivedAt time.Time) time.Time {
 	var ts time.Time
 	switch {

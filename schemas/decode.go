@@ -5,14 +5,23 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"reflect"
 	"strconv"
+	"unicode/utf8"
 )
 
-// ParseEvent decodes one event and fills its typed context view. Every error is a
-// *ValidationError naming the field: a wrong JSON type ("userId: must be a string"), a
-// bad timestamp, a non-object context, too deep a nesting or too large an event.
-// ParseEvent checks the shape of the JSON only; Validate checks the rules of the envelope.
+// ParseEvent decodes one event as a client sent it and fills its typed context view.
+// It checks the shape of the JSON, not the rules of the envelope (Validate does):
+//   - the event is at most MaxEventBytes, nested at most MaxDepth levels, and a JSON
+//     object;
+//   - each known field has its JSON type: a string, an RFC 3339 timestamp, an object;
+//     null counts as absent;
+//   - keys match exactly: "UserId" is an unknown key, as in JSON Schema, not userId;
+//   - of repeated keys the last counts, as in JavaScript's JSON.parse;
+//   - the collector-set fields (receivedAt, messageIdGenerated, tenant, source,
+//     enrichment) are ignored, whatever their value: they are never taken from a client.
+//
+// Every error is a *ValidationError naming the field ("userId: must be a string",
+// "context.page.url: must be a string"). The event keeps no reference to raw.
 func ParseEvent(raw []byte) (*Event, error) {
 	if len(raw) > MaxEventBytes {
 		return nil, invalid("", "event is larger than "+strconv.Itoa(MaxEventBytes)+" bytes")
@@ -20,84 +29,34 @@ func ParseEvent(raw []byte) (*Event, error) {
 	if err := CheckDepth(raw, MaxDepth); err != nil {
 		return nil, err
 	}
-	var e Event
-	if err := json.Unmarshal(raw, &e); err != nil {
-		return nil, decodeError("", err)
+	e := &Event{}
+	if err := decodeEvent(raw, e, false); err != nil {
+		return nil, err
 	}
-	for _, f := range [...]struct {
-		name string
-		raw  json.RawMessage
-	}{{"context", e.Context}, {"properties", e.Properties}, {"traits", e.Traits}, {"integrations", e.Integrations}} {
-		if !isObjectOrNull(f.raw) {
-			return nil, invalid(f.name, "must be an object")
-		}
-	}
-	if len(e.Context) > 0 && !bytes.Equal(e.Context, []byte("null")) {
-		if err := json.Unmarshal(e.Context, &e.Ctx); err != nil {
-			return nil, decodeError("context", err)
-		}
-	}
-	return &e, nil
+	return e, nil
 }
 
-// decodeError turns an encoding/json error into a *ValidationError under prefix.
-func decodeError(prefix string, err error) *ValidationError {
-	var te *json.UnmarshalTypeError
-	if errors.As(err, &te) {
-		field := te.Field
-		if prefix != "" {
-			field = join(prefix, field)
-		}
-		if te.Type == timeType {
-			return invalid(field, "must be an RFC 3339 timestamp")
-		}
-		if field == "" {
-			return invalid("", "event must be a JSON object")
-		}
-		return invalid(field, "must be "+kindOf(te.Type))
+// DecodeStored decodes an event as the collector stored it in Pulsar: already
+// validated and enriched, so with the collector-set fields and without the size and
+// depth limits of ParseEvent. It fills the typed context view. Errors are
+// *ValidationError, as from ParseEvent.
+func DecodeStored(raw []byte) (*Event, error) {
+	e := &Event{}
+	if err := decodeEvent(raw, e, true); err != nil {
+		return nil, err
 	}
-	var se *json.SyntaxError
-	if errors.As(err, &se) {
-		return invalid(prefix, fmt.Sprintf("malformed JSON at byte %d: %v", se.Offset, se))
-	}
-	return invalid(prefix, err.Error())
+	return e, nil
 }
 
-func join(prefix, field string) string {
-	if field == "" {
-		return prefix
-	}
-	return prefix + "." + field
-}
-
-// kindOf names a Go type the way a JSON user thinks of it.
-func kindOf(t reflect.Type) string {
-	switch t.Kind() {
-	case reflect.String:
-		return "a string"
-	case reflect.Bool:
-		return "a boolean"
-	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
-		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
-		return "an integer"
-	case reflect.Float32, reflect.Float64:
-		return "a number"
-	case reflect.Slice, reflect.Array:
-		return "an array"
-	default:
-		return "an object"
-	}
-}
-
-func isObjectOrNull(raw json.RawMessage) bool {
-	if len(raw) == 0 {
-		return true
-	}
-	return raw[0] == '{' || bytes.Equal(raw, []byte("null"))
+// UnmarshalJSON decodes a stored event, as DecodeStored does, so that json.Unmarshal
+// into an Event fills Ctx too. Client input goes through ParseEvent instead.
+func (e *Event) UnmarshalJSON(raw []byte) error {
+	return decodeEvent(raw, e, true)
 }
 
 // CheckDepth reports a *ValidationError when raw nests objects and arrays deeper than
-// max. It only counts brackets outside strings, so it is cheap to run before decoding.
+// max. It only counts brackets outside strings, so it is cheap to run before decoding;
+// it does not check that raw is valid JSON.
 func CheckDepth(raw []byte, max int) error {
 	depth, inString, escaped := 0, false, false
 	for _, c := range raw {
@@ -125,18 +84,217 @@ func CheckDepth(raw []byte, max int) error {
 	return nil
 }
 
-// DecodeStored decodes an event as the collector stored it in Pulsar (already
-// validated and enriched, so without the size and depth limits of ParseEvent) and fills
-// its typed context view.
-func DecodeStored(raw []byte) (*Event, error) {
-	var e Event
-	if err := json.Unmarshal(raw, &e); err != nil {
-		return nil, decodeError("", err)
+// decodeEvent decodes raw into e, which it resets first. trusted says whether the
+// collector-set fields are read (stored events) or ignored (client input).
+func decodeEvent(raw []byte, e *Event, trusted bool) error {
+	*e = Event{}
+	if !json.Valid(raw) {
+		return syntaxError(raw)
 	}
-	if len(e.Context) > 0 && !bytes.Equal(e.Context, []byte("null")) {
-		if err := json.Unmarshal(e.Context, &e.Ctx); err != nil {
-			return nil, decodeError("context", err)
+	if i := skipSpace(raw, 0); i >= len(raw) || raw[i] != '{' {
+		return invalid("", "event must be a JSON object")
+	}
+	// One copy, which the raw fields below share, so e keeps no reference to raw.
+	raw = bytes.Clone(raw)
+	const (
+		kType = iota
+		kEvent
+		kName
+		kMessageID
+		kAnonymousID
+		kUserID
+		kGroupID
+		kPreviousID
+		kTimestamp
+		kOriginalTimestamp
+		kSentAt
+		kContext
+		kProperties
+		kTraits
+		kIntegrations
+		kReceivedAt
+		kMessageIDGenerated
+		kTenant
+		kSource
+		kEnrichment
+	)
+	keys := [...]string{
+		kType: "type", kEvent: "event", kName: "name", kMessageID: "messageId",
+		kAnonymousID: "anonymousId", kUserID: "userId", kGroupID: "groupId", kPreviousID: "previousId",
+		kTimestamp: "timestamp", kOriginalTimestamp: "originalTimestamp", kSentAt: "sentAt",
+		kContext: "context", kProperties: "properties", kTraits: "traits", kIntegrations: "integrations",
+		kReceivedAt: "receivedAt", kMessageIDGenerated: "messageIdGenerated", kTenant: "tenant",
+		kSource: "source", kEnrichment: "enrichment",
+	}
+	var v [len(keys)][]byte
+	lastValues(raw, keys[:], v[:])
+	err := firstError(
+		decodeString("type", v[kType], &e.Type),
+		decodeString("event", v[kEvent], &e.Event),
+		decodeString("name", v[kName], &e.Name),
+		decodeString("messageId", v[kMessageID], &e.MessageID),
+		decodeString("anonymousId", v[kAnonymousID], &e.AnonymousID),
+		decodeString("userId", v[kUserID], &e.UserID),
+		decodeString("groupId", v[kGroupID], &e.GroupID),
+		decodeString("previousId", v[kPreviousID], &e.PreviousID),
+		decodeTime("timestamp", v[kTimestamp], &e.Timestamp),
+		decodeTime("originalTimestamp", v[kOriginalTimestamp], &e.OriginalTimestamp),
+		decodeTime("sentAt", v[kSentAt], &e.SentAt),
+		decodeObject("context", v[kContext], &e.Context),
+		decodeObject("properties", v[kProperties], &e.Properties),
+		decodeObject("traits", v[kTraits], &e.Traits),
+		decodeObject("integrations", v[kIntegrations], &e.Integrations),
+	)
+	if err == nil && trusted {
+		err = firstError(
+			decodeTime("receivedAt", v[kReceivedAt], &e.ReceivedAt),
+			decodeBool("messageIdGenerated", v[kMessageIDGenerated], &e.MessageIDGenerated),
+			decodeString("tenant", v[kTenant], &e.Tenant),
+			decodeString("source", v[kSource], &e.Source),
+			decodeEnrichment(v[kEnrichment], &e.Enrichment),
+		)
+	}
+	if err == nil && e.Context != nil {
+		err = decodeContext(e.Context, &e.Ctx)
+	}
+	return err
+}
+
+// lastValues sets vals[i] to the value of the last member of obj whose key is keys[i],
+// and leaves it nil when there is none. Like JavaScript's JSON.parse, the last of
+// repeated keys counts, whatever the earlier ones hold.
+func lastValues(obj []byte, keys []string, vals [][]byte) {
+	for key, v := range members(obj) {
+		k := keyName(key)
+		for i, name := range keys {
+			if string(k) == name {
+				vals[i] = v
+				break
+			}
 		}
 	}
-	return &e, nil
+}
+
+// firstError returns the first non-nil error, in the order of the fields, not of the
+// keys in the input.
+func firstError(errs ...error) error {
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// syntaxError describes malformed JSON by the byte where it goes wrong.
+func syntaxError(raw []byte) *ValidationError {
+	var se *json.SyntaxError
+	if err := json.Unmarshal(raw, new(json.RawMessage)); errors.As(err, &se) {
+		return invalid("", fmt.Sprintf("malformed JSON at byte %d: %v", se.Offset, se))
+	}
+	return invalid("", "malformed JSON")
+}
+
+// decodeString sets *dst from a JSON string; null sets "". v is one valid JSON value,
+// or nil for an absent field, which every decode function leaves as it is.
+func decodeString(field string, v []byte, dst *string) error {
+	if len(v) == 0 {
+		return nil
+	}
+	switch v[0] {
+	case 'n':
+		*dst = ""
+		return nil
+	case '"':
+		s := v[1 : len(v)-1]
+		if bytes.IndexByte(s, '\\') < 0 && utf8.Valid(s) {
+			*dst = string(s)
+			return nil
+		}
+		// Escapes, or invalid UTF-8 that encoding/json turns into U+FFFD.
+		if err := json.Unmarshal(v, dst); err == nil {
+			return nil
+		}
+	}
+	return invalid(field, "must be a string")
+}
+
+// decodeTime sets *dst from an RFC 3339 string; null sets nil.
+func decodeTime(field string, v []byte, dst **Time) error {
+	if len(v) == 0 {
+		return nil
+	}
+	if v[0] == 'n' {
+		*dst = nil
+		return nil
+	}
+	var s string
+	if v[0] != '"' || decodeString(field, v, &s) != nil {
+		return invalid(field, errTimestamp)
+	}
+	t, err := ParseTime(s)
+	if err != nil {
+		return invalid(field, errTimestamp)
+	}
+	*dst = &Time{t}
+	return nil
+}
+
+// decodeObject keeps a JSON object as it is; null sets nil.
+func decodeObject(field string, v []byte, dst *json.RawMessage) error {
+	if len(v) == 0 {
+		return nil
+	}
+	switch v[0] {
+	case 'n':
+		*dst = nil
+	case '{':
+		*dst = v
+	default:
+		return invalid(field, "must be an object")
+	}
+	return nil
+}
+
+// isObject reports whether v is an object, and errs when it is neither an object nor
+// null (nor absent).
+func isObject(field string, v []byte) (bool, error) {
+	if len(v) == 0 {
+		return false, nil
+	}
+	switch v[0] {
+	case '{':
+		return true, nil
+	case 'n':
+		return false, nil
+	}
+	return false, invalid(field, "must be an object")
+}
+
+func decodeBool(field string, v []byte, dst *bool) error {
+	if len(v) == 0 {
+		return nil
+	}
+	switch string(v) {
+	case "true":
+		*dst = true
+	case "false", "null":
+		*dst = false
+	default:
+		return invalid(field, "must be a boolean")
+	}
+	return nil
+}
+
+// decodeEnrichment reads the collector's own enrichment object from a stored event.
+func decodeEnrichment(v []byte, dst **Enrichment) error {
+	if ok, err := isObject("enrichment", v); !ok {
+		return err
+	}
+	en := &Enrichment{}
+	if err := json.Unmarshal(v, en); err != nil {
+		return invalid("enrichment", err.Error())
+	}
+	*dst = en
+	return nil
 }

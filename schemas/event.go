@@ -1,10 +1,6 @@
 package schemas
 
-import (
-	"encoding/json"
-	"reflect"
-	"time"
-)
+import "encoding/json"
 
 // Event types of the Segment Tracking API.
 const (
@@ -24,16 +20,23 @@ const (
 	MaxRequestBytes = 500 * 1024
 	// MaxBatchEvents is the most events one batch request may carry.
 	MaxBatchEvents = 2500
-	// MaxDepth is the deepest nesting of objects and arrays in an event.
+	// MaxDepth is the deepest nesting of objects and arrays in an event, the event
+	// object itself being level 1. Deep enough for any real properties object, shallow
+	// enough that no decoder recurses far on hostile input.
 	MaxDepth = 32
-	// MaxIDBytes bounds identifier-like strings: messageId, anonymousId, userId,
-	// groupId, previousId, event and name.
-	MaxIDBytes = 512
+	// MaxIDLength bounds identifier-like strings: messageId, anonymousId, userId,
+	// groupId, previousId, event and name. It counts characters (Unicode code points),
+	// as JSON Schema's maxLength does, so the Go validator and envelope.json agree on
+	// every string; in bytes that is at most 2 KB.
+	MaxIDLength = 512
 )
 
-// Event is one event of the envelope. Free-form parts (context, properties, traits)
-// stay raw JSON, so re-encoding an event keeps every key the client sent; Ctx is the
-// typed view of the context fields the pipeline reads.
+// Event is one event of the envelope. Free-form parts (context, properties, traits,
+// integrations) stay raw JSON objects, so re-encoding an event keeps every key the client
+// sent; Ctx is the typed view of the context fields the pipeline reads, filled by the
+// decoder and never encoded. A JSON null or an absent field both leave the Go zero
+// value. Decode client input with ParseEvent, stored events with DecodeStored (which
+// json.Unmarshal into an Event also uses).
 type Event struct {
 	Type        string `json:"type"`
 	Event       string `json:"event,omitempty"`
@@ -57,18 +60,21 @@ type Event struct {
 	Traits       json.RawMessage `json:"traits,omitempty"`
 	Integrations json.RawMessage `json:"integrations,omitempty"`
 
-	// Set by the collector; whatever a client sends here is overwritten.
+	// Set by the collector. ParseEvent ignores whatever a client sends in these fields
+	// (Timestamp and OriginalTimestamp above are the client's until enrichment).
 	ReceivedAt         *Time       `json:"receivedAt,omitempty"`
 	MessageIDGenerated bool        `json:"messageIdGenerated,omitempty"`
 	Tenant             string      `json:"tenant,omitempty"`
 	Source             string      `json:"source,omitempty"`
 	Enrichment         *Enrichment `json:"enrichment,omitempty"`
 
-	// Ctx is the typed view of Context, filled by ParseEvent. Not encoded: Context is.
+	// Ctx is the typed view of Context, filled by the decoder. Not encoded: Context is,
+	// so a change to Ctx alone does not reach the wire.
 	Ctx Context `json:"-"`
 }
 
-// Context is the part of the event context the pipeline reads.
+// Context is the part of the event context the pipeline reads. The wire context may
+// carry any other key; those stay in Event.Context.
 type Context struct {
 	Page      Page     `json:"page"`
 	UserAgent string   `json:"userAgent"`
@@ -78,7 +84,9 @@ type Context struct {
 	Screen    Screen   `json:"screen"`
 	Campaign  Campaign `json:"campaign"`
 	Library   Library  `json:"library"`
-	SessionID string   `json:"sessionId"`
+	// SessionID is the client's session id; a number (as RudderStack's SDK sends it)
+	// is kept as its decimal text.
+	SessionID string `json:"sessionId"`
 }
 
 // Page is context.page.
@@ -91,6 +99,7 @@ type Page struct {
 }
 
 // Screen is context.screen.
+// Width and height are integers (1920 and 1.92e3 alike); density is any number.
 type Screen struct {
 	Width   int     `json:"width"`
 	Height  int     `json:"height"`
@@ -123,48 +132,3 @@ type Enrichment struct {
 	DeviceType     string `json:"deviceType,omitempty"`
 	IsBot          bool   `json:"isBot,omitempty"`
 }
-
-// UserKey is the Pulsar message key of the event: anonymousId when present, otherwise
-// userId. The SDK keeps one anonymousId across login, so one browser stays on one key.
-func (e *Event) UserKey() string {
-	if e.AnonymousID != "" {
-		return e.AnonymousID
-	}
-	return e.UserID
-}
-
-// Time is an RFC 3339 timestamp (fractional seconds optional), encoded in UTC with
-// millisecond precision.
-type Time struct{ time.Time }
-
-// NewTime returns t as a *Time.
-func NewTime(t time.Time) *Time { return &Time{t} }
-
-// UnmarshalJSON parses an RFC 3339 string. A wrong value is reported as a type error,
-// so that the decoder names the field.
-func (t *Time) UnmarshalJSON(b []byte) error {
-	if string(b) == "null" {
-		return nil
-	}
-	if len(b) < 2 || b[0] != '"' || b[len(b)-1] != '"' {
-		return &json.UnmarshalTypeError{Value: "non-string", Type: timeType}
-	}
-	parsed, err := time.Parse(time.RFC3339Nano, string(b[1:len(b)-1]))
-	if err != nil {
-		return &json.UnmarshalTypeError{Value: "string", Type: timeType}
-	}
-	t.Time = parsed
-	return nil
-}
-
-// MarshalJSON encodes UTC with milliseconds: 2026-11-25T06:45:00.123Z.
-func (t Time) MarshalJSON() ([]byte, error) {
-	b := make([]byte, 0, 26)
-	b = append(b, '"')
-	b = t.UTC().AppendFormat(b, "2006-01-02T15:04:05.000Z07:00")
-	return append(b, '"'), nil
-}
-
-// timeType marks a wrong timestamp in a *json.UnmarshalTypeError, the one error type
-// the decoder annotates with the field's path.
-var timeType = reflect.TypeFor[time.Time]()

@@ -1,9 +1,6 @@
 package schemas
 
-import (
-	"fmt"
-	"regexp"
-)
+import "fmt"
 
 // Topic names inside a source's namespace.
 const (
@@ -25,15 +22,29 @@ const (
 	SubscriptionArchiver = "archiver"
 )
 
-// namePattern is what Pulsar allows in tenant and namespace names.
-var namePattern = regexp.MustCompile(`^[A-Za-z0-9_=:.\-]+$`)
-
-// ValidName reports whether s may name a Pulsar tenant or namespace.
-func ValidName(s string) bool { return namePattern.MatchString(s) }
-
-// Topic returns the full name of a topic: persistent://tenant/namespace/name.
+// Topic returns the full name of a topic: persistent://tenant/namespace/name. It does
+// not check the names; CheckNamespace does, once, where a source is configured.
 func Topic(tenant, namespace, name string) string {
 	return "persistent://" + tenant + "/" + namespace + "/" + name
+}
+
+// ValidName reports whether s may name a Pulsar tenant or namespace: one or more
+// letters, digits and _ = : . - (Pulsar's own rule is [-=:.\w]*), and not "." or ".."
+// (which would read as a path).
+func ValidName(s string) bool {
+	if s == "" || s == "." || s == ".." {
+		return false
+	}
+	for i := range len(s) {
+		c := s[i]
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+		case c == '_', c == '=', c == ':', c == '.', c == '-':
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 // CheckNamespace returns an error when tenant or namespace is not a valid Pulsar name.

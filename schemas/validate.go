@@ -1,13 +1,17 @@
 package schemas
 
-import "strconv"
+import (
+	"strconv"
+	"unicode/utf8"
+)
 
-// Validate checks the rules of the envelope and returns the first violation as a
-// *ValidationError, or nil:
+// Validate checks the rules of the envelope on a decoded event and returns the first
+// violation as a *ValidationError, or nil:
 //   - type is one of track, page, screen, identify, group, alias;
+//   - track has a non-empty event, group a groupId, alias a previousId;
 //   - userId or anonymousId is a non-empty string;
-//   - track has an event name, group a groupId, alias a previousId;
-//   - identifier-like strings are at most MaxIDBytes long.
+//   - messageId, anonymousId, userId, groupId, previousId, event and name are at most
+//     MaxIDLength characters.
 //
 // It allocates nothing on success: the collector runs it on every event.
 func (e *Event) Validate() error {
@@ -37,9 +41,15 @@ func (e *Event) Validate() error {
 		{"messageId", e.MessageID}, {"anonymousId", e.AnonymousID}, {"userId", e.UserID},
 		{"groupId", e.GroupID}, {"previousId", e.PreviousID}, {"event", e.Event}, {"name", e.Name},
 	} {
-		if len(f.value) > MaxIDBytes {
-			return invalid(f.name, "must be at most "+strconv.Itoa(MaxIDBytes)+" bytes")
+		if tooLong(f.value) {
+			return invalid(f.name, "must be at most "+strconv.Itoa(MaxIDLength)+" characters")
 		}
 	}
 	return nil
+}
+
+// tooLong reports whether s has more than MaxIDLength characters. Counting runes is
+// only needed when s has more bytes than that.
+func tooLong(s string) bool {
+	return len(s) > MaxIDLength && utf8.RuneCountInString(s) > MaxIDLength
 }
