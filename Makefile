@@ -31,7 +31,7 @@ provision: ## create tenants, namespaces, topics, subscriptions and the bucket (
 
 build: ## build the binaries into .cache/bin
 	@mkdir -p .cache/bin
-	$(GO) build -o .cache/bin/ ./deploy/provision/cmd/provision ./collector/cmd/... ./archiver/cmd/...
+	$(GO) build -o .cache/bin/ ./deploy/provision/cmd/provision ./collector/cmd/... ./archiver/cmd/... ./processor/cmd/... ./deploy/simulate/cmd/...
 
 test: ## run every test; starts Pulsar and MinIO when they are not running, stops what it started
 	@deploy/local/with-services.sh $(MAKE) --no-print-directory test-go fuzz test-sdk
@@ -57,6 +57,8 @@ lint: ## gofmt and go vet
 bench: ## run the Go benchmarks (median of 5) and the collector's load benchmark
 	@mkdir -p .cache
 	$(GO) test -run '^$$' -bench . -benchmem -count 5 ./schemas/ ./collector/ ./archiver/ | tee .cache/bench-go.txt
+	$(GO) test -run '^$$' -bench 'BenchmarkSessionize|BenchmarkSessionizerOnly|BenchmarkMemoryPerOpenSession' -benchmem -count 5 ./processor/ | tee -a .cache/bench-go.txt
+	@deploy/local/with-services.sh $(GO) test -run '^$$' -bench BenchmarkBacklog -benchtime 1x -timeout 15m ./processor/
 	@deploy/local/with-services.sh deploy/local/bench-collector.sh
 
 clean: down ## stop services and remove .cache

@@ -10,72 +10,102 @@ import (
 	"github.com/clicktrail/clicktrail/schemas"
 )
 
-// Minute is one tenant's aggregate of one minute as one processor instance counted it.
-// Partials of the same minute from every instance combine with Merge: counts add up,
-// the unique-visitor sketches merge, so any instance can serve the whole.
-type Minute struct {
-	Tenant string    `json:"tenant"`
-	Start  time.Time `json:"start"`
-	// Events by "type/name" (track events by name, pages by "page").
-	Events    map[string]int64 `json:"events"`
-	Pageviews map[string]int64 `json:"pageviews"` // by path
-	// Visitors estimates the distinct user keys (HyperLogLog, about 1% error).
-	Visitors        Sketch `json:"visitors"`
-	SessionsStarted int64  `json:"sessionsStarted"`
-	// SessionsEnded, Bounces and SessionDurationMs count sessions by the minute they
-	// ended in; average duration = SessionDurationMs / SessionsEnded.
-	SessionsEnded     int64            `json:"sessionsEnded"`
-	Bounces           int64            `json:"bounces"`
-	SessionDurationMs int64            `json:"sessionDurationMs"`
-	Referrers         map[string]int64 `json:"referrers"`
-	UTMSources        map[string]int64 `json:"utmSources"`
-	Browsers          map[string]int64 `json:"browsers"`
-	Devices           map[string]int64 `json:"devices"`
-}
-
-// NewMinute returns an empty aggregate of tenant's minute containing at.
-func NewMinute(tenant string, at time.Time) *Minute {
-	return &Minute{
-		Tenant: tenant, Start: at.UTC().Truncate(time.Minute), Visitors: Sketch{hyperloglog.New14()},
-		Events: map[string]int64{}, Pageviews: map[string]int64{}, Referrers: map[string]int64{},
-		UTMSources: map[string]int64{}, Browsers: map[string]int64{}, Devices: map[string]int64{},
-	}
+// Counts are the additive part of a minute's aggregate: what one key contributed in
+// one checkpoint, or what every key contributed in all. Two Counts add up with Add.
+type Counts struct {
+	// Events by "type" ("page", "identify", ...) or "track/<event name>".
+	Events    map[string]int64 `json:"events,omitempty"`
+	Pageviews map[string]int64 `json:"pageviews,omitempty"` // by path
+	// SessionsStarted and the session-level breakdowns (referrer host, utm_source,
+	// browser, device) count sessions by the minute of their first event.
+	SessionsStarted int64            `json:"sessionsStarted,omitempty"`
+	Referrers       map[string]int64 `json:"referrers,omitempty"`
+	UTMSources      map[string]int64 `json:"utmSources,omitempty"`
+	Browsers        map[string]int64 `json:"browsers,omitempty"`
+	Devices         map[string]int64 `json:"devices,omitempty"`
+	// SessionsEnded, Bounces and SessionDurationMs count closed sessions by the minute of
+	// their last event; average duration = SessionDurationMs / SessionsEnded.
+	SessionsEnded     int64 `json:"sessionsEnded,omitempty"`
+	Bounces           int64 `json:"bounces,omitempty"`
+	SessionDurationMs int64 `json:"sessionDurationMs,omitempty"`
 }
 
 // AddEvent counts one event; started says it began a session.
-func (m *Minute) AddEvent(e *schemas.Event, started bool) {
-	switch e.Type {
-	case schemas.TypeTrack:
-		m.Events["track/"+e.Event]++
-	default:
-		m.Events[e.Type]++
+func (c *Counts) AddEvent(e *schemas.Event, started bool) {
+	if e.Type == schemas.TypeTrack {
+		inc(&c.Events, "track/"+e.Event, 1)
+	} else {
+		inc(&c.Events, e.Type, 1)
 	}
 	if e.Type == schemas.TypePage || e.Type == schemas.TypeScreen {
-		m.Pageviews[pageOf(e)]++
+		inc(&c.Pageviews, pageOf(e), 1)
 	}
-	m.Visitors.Insert([]byte(e.UserKey()))
-	if started {
-		m.SessionsStarted++
-		if h := host(e.Ctx.Page.Referrer); h != "" {
-			m.Referrers[h]++
-		}
-		if src := e.Ctx.Campaign.Source; src != "" {
-			m.UTMSources[src]++
-		}
-		if en := e.Enrichment; en != nil {
-			m.Browsers[en.Browser]++
-			m.Devices[en.DeviceType]++
-		}
+	if !started {
+		return
+	}
+	c.SessionsStarted++
+	if h := host(e.Ctx.Page.Referrer); h != "" {
+		inc(&c.Referrers, h, 1)
+	}
+	if src := e.Ctx.Campaign.Source; src != "" {
+		inc(&c.UTMSources, src, 1)
+	}
+	if en := e.Enrichment; en != nil {
+		inc(&c.Browsers, orUnknown(en.Browser), 1)
+		inc(&c.Devices, orUnknown(en.DeviceType), 1)
 	}
 }
 
 // AddSession counts a session that ended in this minute.
-func (m *Minute) AddSession(s *schemas.Session) {
-	m.SessionsEnded++
-	m.SessionDurationMs += s.DurationMs
+func (c *Counts) AddSession(s *schemas.Session) {
+	c.SessionsEnded++
+	c.SessionDurationMs += s.DurationMs
 	if s.IsBounce {
-		m.Bounces++
+		c.Bounces++
 	}
+}
+
+// Add adds o into c.
+func (c *Counts) Add(o *Counts) {
+	c.SessionsStarted += o.SessionsStarted
+	c.SessionsEnded += o.SessionsEnded
+	c.Bounces += o.Bounces
+	c.SessionDurationMs += o.SessionDurationMs
+	addMap(&c.Events, o.Events)
+	addMap(&c.Pageviews, o.Pageviews)
+	addMap(&c.Referrers, o.Referrers)
+	addMap(&c.UTMSources, o.UTMSources)
+	addMap(&c.Browsers, o.Browsers)
+	addMap(&c.Devices, o.Devices)
+}
+
+// TotalEvents is the sum of Events.
+func (c *Counts) TotalEvents() int64 { return sum(c.Events) }
+
+// TotalPageviews is the sum of Pageviews.
+func (c *Counts) TotalPageviews() int64 { return sum(c.Pageviews) }
+
+// Minute is one tenant's aggregate of one minute (UTC, by corrected event time):
+// the counts, and a HyperLogLog sketch of the user keys active in it. Partial minutes
+// combine with Merge: counts add up, sketches merge.
+type Minute struct {
+	Tenant string    `json:"tenant"`
+	Start  time.Time `json:"start"`
+	Counts
+	// Visitors estimates the distinct user keys (HyperLogLog, precision 14: exact up
+	// to a few thousand keys in its sparse form, about 1% error beyond).
+	Visitors Sketch `json:"visitors"`
+}
+
+// NewMinute returns an empty aggregate of tenant's minute containing at.
+func NewMinute(tenant string, at time.Time) *Minute {
+	return &Minute{Tenant: tenant, Start: at.UTC().Truncate(time.Minute), Visitors: Sketch{hyperloglog.New14()}}
+}
+
+// AddEvent counts one event of the user key e.UserKey(); started says it began a session.
+func (m *Minute) AddEvent(e *schemas.Event, started bool) {
+	m.Counts.AddEvent(e, started)
+	m.Visitors.Insert([]byte(e.UserKey()))
 }
 
 // Merge adds o, another partial of the same tenant and minute, into m.
@@ -86,18 +116,7 @@ func (m *Minute) Merge(o *Minute) error {
 	if err := m.Visitors.Merge(o.Visitors.Sketch); err != nil {
 		return fmt.Errorf("merge visitor sketches: %w", err)
 	}
-	m.SessionsStarted += o.SessionsStarted
-	m.SessionsEnded += o.SessionsEnded
-	m.Bounces += o.Bounces
-	m.SessionDurationMs += o.SessionDurationMs
-	for _, pair := range [...][2]map[string]int64{
-		{m.Events, o.Events}, {m.Pageviews, o.Pageviews}, {m.Referrers, o.Referrers},
-		{m.UTMSources, o.UTMSources}, {m.Browsers, o.Browsers}, {m.Devices, o.Devices},
-	} {
-		for k, v := range pair[1] {
-			pair[0][k] += v
-		}
-	}
+	m.Counts.Add(&o.Counts)
 	return nil
 }
 
@@ -121,4 +140,32 @@ func (s *Sketch) UnmarshalJSON(data []byte) error {
 	}
 	s.Sketch = hyperloglog.New14()
 	return s.Sketch.UnmarshalBinary(b)
+}
+
+func inc(m *map[string]int64, k string, n int64) {
+	if *m == nil {
+		*m = map[string]int64{}
+	}
+	(*m)[k] += n
+}
+
+func addMap(dst *map[string]int64, src map[string]int64) {
+	for k, v := range src {
+		inc(dst, k, v)
+	}
+}
+
+func sum(m map[string]int64) int64 {
+	var n int64
+	for _, v := range m {
+		n += v
+	}
+	return n
+}
+
+func orUnknown(s string) string {
+	if s == "" {
+		return "unknown"
+	}
+	return s
 }

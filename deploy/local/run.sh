@@ -32,7 +32,9 @@ cat <<MSG
 Clicktrail is up:
   Pulsar     pulsar://127.0.0.1:${CLICKTRAIL_PULSAR_PORT:-6650}, admin http://127.0.0.1:${CLICKTRAIL_PULSAR_ADMIN_PORT:-8080}
   MinIO      http://127.0.0.1:${CLICKTRAIL_MINIO_PORT:-9000}, console http://127.0.0.1:${CLICKTRAIL_MINIO_CONSOLE_PORT:-9001} (user clicktrail, password clicktrail-dev-secret)
-  tenant     clicktrail/dev (write key "dev"), bucket clicktrail
+  tenant     clicktrail/dev (write key "dev", read key "dev-read"), bucket clicktrail
+  dashboard  http://127.0.0.1:8089/?tenant=clicktrail&key=dev-read (when the processor runs)
+  traffic    go run ./deploy/simulate/cmd/simulate -rate 5
 MSG
 if ((${#pids[@]} == 0)); then
 	echo "No service is built yet; Pulsar and MinIO keep running. Stop them with: make down"

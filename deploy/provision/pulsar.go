@@ -83,7 +83,7 @@ func provisionNamespace(ctx context.Context, admin pulsaradmin.Client, client pu
 	if err := ensurePartitioned(ctx, admin, schemas.Topic(ns.Tenant, ns.Namespace, schemas.TopicEvents), cfg.Partitions, log); err != nil {
 		return err
 	}
-	for _, t := range []string{schemas.TopicInvalid, schemas.TopicSessions, schemas.TopicAggregates} {
+	for _, t := range []string{schemas.TopicInvalid, schemas.TopicSessions, schemas.TopicAggregates, schemas.TopicSessionState} {
 		topic, err := utils.GetTopicName(schemas.Topic(ns.Tenant, ns.Namespace, t))
 		if err != nil {
 			return err

@@ -1,0 +1,104 @@
+package processor
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"time"
+
+	"github.com/clicktrail/clicktrail/internal/flagenv"
+	"github.com/clicktrail/clicktrail/internal/pulsarx"
+)
+
+// Config of the processor; defaults in brackets, flags and CLICKTRAIL_* variables
+// registered by RegisterFlags.
+type Config struct {
+	// Addr serves the dashboard, its API, /healthz, /readyz and /metrics [127.0.0.1:8089].
+	Addr string
+	// PulsarURL is the broker [pulsar://127.0.0.1:6650].
+	PulsarURL string
+	// SourcesFile lists the sources: tenant, namespace, read key, time zone
+	// [deploy/local/sources.yaml].
+	SourcesFile string
+	// Instance names this process in its state records [host name and a random suffix].
+	Instance string
+	// Inactivity starts a new session after this long without events [30m].
+	Inactivity time.Duration
+	// MaxDuration ends a session this long after it started [24h].
+	MaxDuration time.Duration
+	// IdleTimeout closes a quiet key's session after this long by the processing clock
+	// [the inactivity].
+	IdleTimeout time.Duration
+	// CheckpointInterval is how often state is written and events acknowledged [500ms].
+	CheckpointInterval time.Duration
+	// CheckpointEvents forces a checkpoint after this many events [20000].
+	CheckpointEvents int
+	// ShutdownGrace bounds the final checkpoint and the HTTP shutdown [15s].
+	ShutdownGrace time.Duration
+	// LogLevel and LogFormat [info, json].
+	LogLevel, LogFormat string
+}
+
+// DefaultConfig returns the defaults.
+func DefaultConfig() Config {
+	return Config{
+		Addr: "127.0.0.1:8089", PulsarURL: pulsarx.DefaultURL, SourcesFile: "deploy/local/sources.yaml",
+		Inactivity: 30 * time.Minute, MaxDuration: 24 * time.Hour,
+		CheckpointInterval: 500 * time.Millisecond, CheckpointEvents: 20000,
+		ShutdownGrace: 15 * time.Second, LogLevel: "info", LogFormat: "json",
+	}
+}
+
+// RegisterFlags binds c's fields to flags and environment variables.
+func (c *Config) RegisterFlags(fs *flag.FlagSet) *flagenv.Set {
+	s := flagenv.New(fs)
+	s.String(&c.Addr, "processor.addr", "CLICKTRAIL_PROCESSOR_ADDR", "address of the dashboard, its API, /healthz, /readyz and /metrics")
+	s.String(&c.PulsarURL, "pulsar.url", "CLICKTRAIL_PULSAR_URL", "Pulsar service URL")
+	s.String(&c.SourcesFile, "sources", "CLICKTRAIL_SOURCES", "sources file (YAML): tenants, namespaces, read keys, time zones")
+	s.String(&c.Instance, "processor.instance", "CLICKTRAIL_PROCESSOR_INSTANCE", "name of this instance in state records (default: host name and a random suffix)")
+	s.Duration(&c.Inactivity, "processor.inactivity", "CLICKTRAIL_PROCESSOR_INACTIVITY", "start a new session after this long without events")
+	s.Duration(&c.MaxDuration, "processor.max-duration", "CLICKTRAIL_PROCESSOR_MAX_DURATION", "end a session this long after it started")
+	s.Duration(&c.IdleTimeout, "processor.idle-timeout", "CLICKTRAIL_PROCESSOR_IDLE_TIMEOUT", "close a quiet key's session after this long by the processing clock (default: the inactivity)")
+	s.Duration(&c.CheckpointInterval, "processor.checkpoint-interval", "CLICKTRAIL_PROCESSOR_CHECKPOINT_INTERVAL", "write state and acknowledge events this often")
+	s.Int(&c.CheckpointEvents, "processor.checkpoint-events", "CLICKTRAIL_PROCESSOR_CHECKPOINT_EVENTS", "checkpoint after this many events at the latest")
+	s.Duration(&c.ShutdownGrace, "processor.shutdown-grace", "CLICKTRAIL_PROCESSOR_SHUTDOWN_GRACE", "time for the final checkpoint at shutdown")
+	s.String(&c.LogLevel, "log.level", "CLICKTRAIL_LOG_LEVEL", "log level: debug, info, warn, error")
+	s.String(&c.LogFormat, "log.format", "CLICKTRAIL_LOG_FORMAT", "log format: json or text")
+	return s
+}
+
+// Validate checks the settings; errors name the setting.
+func (c *Config) Validate() error {
+	var errs []error
+	bad := func(flag, env string, v any, why string) {
+		errs = append(errs, fmt.Errorf("invalid --%s (%s=%v): %s", flag, env, v, why))
+	}
+	if c.Addr == "" {
+		bad("processor.addr", "CLICKTRAIL_PROCESSOR_ADDR", c.Addr, "required")
+	}
+	if c.PulsarURL == "" {
+		bad("pulsar.url", "CLICKTRAIL_PULSAR_URL", c.PulsarURL, "required")
+	}
+	if c.SourcesFile == "" {
+		bad("sources", "CLICKTRAIL_SOURCES", c.SourcesFile, "required")
+	}
+	if c.Inactivity <= 0 {
+		bad("processor.inactivity", "CLICKTRAIL_PROCESSOR_INACTIVITY", c.Inactivity, "must be positive")
+	}
+	if c.MaxDuration < c.Inactivity {
+		bad("processor.max-duration", "CLICKTRAIL_PROCESSOR_MAX_DURATION", c.MaxDuration, "must be at least the inactivity")
+	}
+	if c.IdleTimeout < 0 {
+		bad("processor.idle-timeout", "CLICKTRAIL_PROCESSOR_IDLE_TIMEOUT", c.IdleTimeout, "must not be negative")
+	}
+	if c.CheckpointInterval <= 0 || c.CheckpointInterval > time.Minute {
+		bad("processor.checkpoint-interval", "CLICKTRAIL_PROCESSOR_CHECKPOINT_INTERVAL", c.CheckpointInterval, "must be in (0, 1m]")
+	}
+	if c.CheckpointEvents <= 0 {
+		bad("processor.checkpoint-events", "CLICKTRAIL_PROCESSOR_CHECKPOINT_EVENTS", c.CheckpointEvents, "must be positive")
+	}
+	if c.ShutdownGrace <= 0 {
+		bad("processor.shutdown-grace", "CLICKTRAIL_PROCESSOR_SHUTDOWN_GRACE", c.ShutdownGrace, "must be positive")
+	}
+	return errors.Join(errs...)
+}

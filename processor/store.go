@@ -1,0 +1,193 @@
+package processor
+
+import (
+	"cmp"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/axiomhq/hyperloglog"
+)
+
+// LiveWindow is how far back "visitors live" looks.
+const LiveWindow = 5 * time.Minute
+
+// Store holds the merged per-minute aggregates of every tenant, folded from the state
+// records of every instance. It is safe for concurrent use.
+type Store struct {
+	mu      sync.RWMutex
+	tenants map[string]map[int64]*Minute
+}
+
+// NewStore returns an empty store.
+func NewStore() *Store { return &Store{tenants: map[string]map[int64]*Minute{}} }
+
+// Fold adds the counts of one state record of user key into the aggregates.
+func (s *Store) Fold(key string, r *Record) {
+	if len(r.Delta) == 0 && len(r.Ended) == 0 {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	mins := s.tenants[r.Tenant]
+	if mins == nil {
+		mins = map[int64]*Minute{}
+		s.tenants[r.Tenant] = mins
+	}
+	for at, c := range r.Delta {
+		m := mins[at]
+		if m == nil {
+			m = NewMinute(r.Tenant, time.Unix(at, 0))
+			mins[at] = m
+		}
+		m.Counts.Add(c)
+		// Every minute of a record's counts is one in which the key had an event.
+		m.Visitors.Insert([]byte(key))
+	}
+	for _, e := range r.Ended {
+		m := mins[e.Minute]
+		if m == nil {
+			m = NewMinute(r.Tenant, time.Unix(e.Minute, 0))
+			mins[e.Minute] = m
+		}
+		m.SessionsEnded++
+		m.SessionDurationMs += e.DurationMs
+		if e.Bounce {
+			m.Bounces++
+		}
+	}
+}
+
+// Stats is what the dashboard API answers for one tenant and time range.
+type Stats struct {
+	Tenant   string    `json:"tenant"`
+	From     time.Time `json:"from"`
+	To       time.Time `json:"to"`
+	Interval string    `json:"interval"`
+	Totals   Totals    `json:"totals"`
+	Series   []Point   `json:"series"`
+	// Top lists, largest first.
+	Pages      []Entry `json:"pages"`
+	Events     []Entry `json:"events"`
+	Referrers  []Entry `json:"referrers"`
+	UTMSources []Entry `json:"utmSources"`
+	Browsers   []Entry `json:"browsers"`
+	Devices    []Entry `json:"devices"`
+	// LiveVisitors are the distinct visitors of the last LiveWindow (by event time).
+	LiveVisitors int64 `json:"liveVisitors"`
+}
+
+// Totals are the sums over the range; Visitors are distinct over the whole range.
+type Totals struct {
+	Events               int64   `json:"events"`
+	Pageviews            int64   `json:"pageviews"`
+	Visitors             int64   `json:"visitors"`
+	Sessions             int64   `json:"sessions"`
+	SessionsEnded        int64   `json:"sessionsEnded"`
+	Bounces              int64   `json:"bounces"`
+	BounceRate           float64 `json:"bounceRate"`
+	AvgSessionDurationMs float64 `json:"avgSessionDurationMs"`
+}
+
+// Point is one interval of the series.
+type Point struct {
+	Start     time.Time `json:"start"`
+	Events    int64     `json:"events"`
+	Pageviews int64     `json:"pageviews"`
+	Visitors  int64     `json:"visitors"`
+	Sessions  int64     `json:"sessions"`
+	Bounces   int64     `json:"bounces"`
+}
+
+// Entry is one row of a top list.
+type Entry struct {
+	Name  string `json:"name"`
+	Count int64  `json:"count"`
+}
+
+// Query sums tenant's minutes in [from, to) into intervals of step (a whole number of
+// minutes), keeping limit rows per top list; now places the live window.
+func (s *Store) Query(tenant string, from, to time.Time, step time.Duration, limit int, now time.Time) Stats {
+	from, to = from.UTC().Truncate(time.Minute), to.UTC()
+	step = max(step.Truncate(time.Minute), time.Minute)
+	st := Stats{Tenant: tenant, From: from, To: to, Interval: step.String()}
+	var all Counts
+	total := hyperloglog.New14()
+	live := hyperloglog.New14()
+	s.mu.RLock()
+	mins := s.tenants[tenant]
+	for t := from; t.Before(to); t = t.Add(step) {
+		p := Point{Start: t}
+		sk := hyperloglog.New14()
+		for m := t; m.Before(t.Add(step)) && m.Before(to); m = m.Add(time.Minute) {
+			mm := mins[m.Unix()]
+			if mm == nil {
+				continue
+			}
+			p.Events += mm.TotalEvents()
+			p.Pageviews += mm.TotalPageviews()
+			p.Sessions += mm.SessionsStarted
+			p.Bounces += mm.Bounces
+			_ = sk.Merge(mm.Visitors.Sketch)
+			all.Add(&mm.Counts)
+		}
+		p.Visitors = int64(sk.Estimate())
+		_ = total.Merge(sk)
+		st.Series = append(st.Series, p)
+	}
+	liveFrom := now.UTC().Add(-LiveWindow).Truncate(time.Minute)
+	for m := liveFrom; !m.After(now); m = m.Add(time.Minute) {
+		if mm := mins[m.Unix()]; mm != nil {
+			_ = live.Merge(mm.Visitors.Sketch)
+		}
+	}
+	s.mu.RUnlock()
+
+	st.Totals = Totals{
+		Events: all.TotalEvents(), Pageviews: all.TotalPageviews(), Visitors: int64(total.Estimate()),
+		Sessions: all.SessionsStarted, SessionsEnded: all.SessionsEnded, Bounces: all.Bounces,
+	}
+	if all.SessionsEnded > 0 {
+		st.Totals.BounceRate = float64(all.Bounces) / float64(all.SessionsEnded)
+		st.Totals.AvgSessionDurationMs = float64(all.SessionDurationMs) / float64(all.SessionsEnded)
+	}
+	st.LiveVisitors = int64(live.Estimate())
+	st.Pages, st.Events = top(all.Pageviews, limit), top(all.Events, limit)
+	st.Referrers, st.UTMSources = top(all.Referrers, limit), top(all.UTMSources, limit)
+	st.Browsers, st.Devices = top(all.Browsers, limit), top(all.Devices, limit)
+	return st
+}
+
+// Minutes returns a copy of tenant's counts by minute in [from, to) (for tests and
+// tools comparing with a reference).
+func (s *Store) Minutes(tenant string, from, to time.Time) map[time.Time]Counts {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	out := map[time.Time]Counts{}
+	for at, m := range s.tenants[tenant] {
+		t := time.Unix(at, 0).UTC()
+		if !t.Before(from) && t.Before(to) {
+			var c Counts
+			c.Add(&m.Counts)
+			out[t] = c
+		}
+	}
+	return out
+}
+
+func top(m map[string]int64, limit int) []Entry {
+	out := make([]Entry, 0, len(m))
+	for k, v := range m {
+		out = append(out, Entry{k, v})
+	}
+	slices.SortFunc(out, func(a, b Entry) int {
+		if c := cmp.Compare(b.Count, a.Count); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.Name, b.Name)
+	})
+	if limit > 0 && len(out) > limit {
+		out = out[:limit]
+	}
+	return out
+}
