@@ -1,17 +1,28 @@
 #!/usr/bin/env bash
-# The local MinIO: built with `go install` at a pinned version on first use, served on
-# 127.0.0.1 from a data folder in .cache/, with development credentials.
+# The local MinIO: built with `go install` at a pinned version on first use into
+# .cache/bin, served on 127.0.0.1 from .cache/run/minio/data with development
+# credentials.
 #
-#   deploy/local/minio.sh fetch|start|stop|status|ready|logs
+#   deploy/local/minio.sh fetch|start|stop|status|ready|logs [N]
+#
+#   fetch   build the pinned MinIO (once; a stamp file names the version built)
+#   start   fetch if needed, start MinIO and wait until it is ready; exits 0 at once if
+#           the MinIO this checkout started already runs
+#   stop    SIGTERM, then SIGKILL after 20 s; only the MinIO this checkout started
+#   status  exit 0 when the MinIO this checkout started runs and is ready
+#   ready   exit 0 when any MinIO answers on the port (whoever started it)
+#   logs    the last N lines of its log (50)
 #
 # Environment: CLICKTRAIL_MINIO_PORT (9000), CLICKTRAIL_MINIO_CONSOLE_PORT (9001),
-# CLICKTRAIL_S3_ACCESS_KEY (clicktrail), CLICKTRAIL_S3_SECRET_KEY (clicktrail-dev-secret),
-# CLICKTRAIL_START_TIMEOUT (180 s), CLICKTRAIL_CACHE (.cache).
+# CLICKTRAIL_S3_ACCESS_KEY (clicktrail), CLICKTRAIL_S3_SECRET_KEY
+# (clicktrail-dev-secret), CLICKTRAIL_START_TIMEOUT (180 s), CLICKTRAIL_CACHE (.cache),
+# CLICKTRAIL_RUN_DIR (.cache/run).
 set -euo pipefail
+# shellcheck source=deploy/local/lib.sh
 source "$(dirname "$0")/lib.sh"
 
 # MinIO's release tags are not Go module versions; the module proxy serves each commit
-# as a pseudo-version. This one is the newest it lists.
+# as a pseudo-version. This one (2026-02-12) builds with Go 1.26.
 VERSION=v0.0.0-20260212201848-7aac2a2c5b7c
 BIN_DIR=$CACHE/bin
 BIN=$BIN_DIR/minio
@@ -21,84 +32,106 @@ PIDFILE=$DIR/minio.pid
 LOG=$DIR/minio.log
 PORT=${CLICKTRAIL_MINIO_PORT:-9000}
 CONSOLE_PORT=${CLICKTRAIL_MINIO_CONSOLE_PORT:-9001}
-TIMEOUT=${CLICKTRAIL_START_TIMEOUT:-180}
 READY=http://127.0.0.1:$PORT/minio/health/ready
+# Our MinIO is the process whose command line names our data folder.
+MARKER="server $DIR/data "
 
 fetch() {
 	[[ -x $BIN && -f $STAMP ]] && return 0
-	command -v go >/dev/null || die "Go is not installed: install Go 1.26 and run again"
-	say "building MinIO $VERSION with go install into $BIN_DIR (first run only, a few minutes)..."
-	mkdir -p "$BIN_DIR"
+	need go "install Go 1.26 and run again"
 	local out=$BIN_DIR/minio-build.log start=$SECONDS
-	(GOBIN=$BIN_DIR go install "github.com/minio/minio@$VERSION" >"$out" 2>&1) &
-	local pid=$!
+	mkdir -p "$BIN_DIR"
+	say "building MinIO $VERSION with go install into $BIN_DIR (first run only, a few minutes; log: $out)"
+	# Built into a temporary GOBIN and moved into place, so an interrupted build never
+	# leaves a binary that looks complete.
+	rm -rf "$BIN_DIR/.minio-build"
+	(GOBIN=$BIN_DIR/.minio-build go install "github.com/minio/minio@$VERSION" >"$out" 2>&1) &
+	local pid=$! next=10
 	while kill -0 "$pid" 2>/dev/null; do
 		sleep 1
-		if (((SECONDS - start) % 10 == 0)) && kill -0 "$pid" 2>/dev/null; then
-			say "still building MinIO... $((SECONDS - start))s ($(grep -c downloading "$out" || true) modules downloaded)"
+		if (((SECONDS - start) >= next)); then
+			say "still building MinIO... $((SECONDS - start))s ($(grep -c '^go: downloading' "$out" || true) modules downloaded)"
+			next=$((next + 15))
 		fi
 	done
 	if ! wait "$pid"; then
 		tail -n 5 "$out" >&2 || true
-		die "building MinIO failed: see $out; check that the Go module proxy is reachable and run again"
+		rm -rf "$BIN_DIR/.minio-build"
+		die "building MinIO $VERSION failed: see $out; check that Go can reach its module proxy and run again"
 	fi
-	touch "$STAMP"
+	mv "$BIN_DIR/.minio-build/minio" "$BIN" && rm -rf "$BIN_DIR/.minio-build"
+	rm -f "$BIN_DIR"/.minio-v* && touch "$STAMP"
 	say "built MinIO in $((SECONDS - start))s"
 }
 
+ready() { http_ok "$READY"; }
+
 start_locked() {
-	if pid_alive "$PIDFILE"; then
-		if http_ok "$READY"; then
-			say "already running (pid $(<"$PIDFILE")) on http://127.0.0.1:$PORT"
+	local pid
+	if pid=$(owned_pid "$PIDFILE" "$MARKER"); then
+		if ready; then
+			say "already running (pid $pid): http://127.0.0.1:$PORT, console http://127.0.0.1:$CONSOLE_PORT"
 			return 0
 		fi
-		wait_ready minio "$READY" "$PIDFILE" "$LOG" "$TIMEOUT"
+		say "already starting (pid $pid)"
+		wait_ready minio ready "$pid" "$LOG"
+		say "ready (pid $pid): http://127.0.0.1:$PORT"
 		return 0
 	fi
-	if http_ok "$READY"; then
-		say "already running on 127.0.0.1:$PORT (not started by this checkout: reused as it is)"
-		return 0
-	fi
-	for p in "$PORT" "$CONSOLE_PORT"; do
-		port_in_use "$p" && die "port $p on 127.0.0.1 is already in use by another process: stop it, or choose other ports with CLICKTRAIL_MINIO_PORT / CLICKTRAIL_MINIO_CONSOLE_PORT"
-	done
+	need curl "install curl (apt-get install curl); it checks that MinIO is ready"
+	ports_free "CLICKTRAIL_MINIO_PORT / CLICKTRAIL_MINIO_CONSOLE_PORT" "$PORT" "$CONSOLE_PORT"
 	fetch
 	mkdir -p "$DIR/data"
 	say "starting MinIO on http://127.0.0.1:$PORT (console :$CONSOLE_PORT); log: $LOG"
-	(cd "$DIR" && MINIO_ROOT_USER=${CLICKTRAIL_S3_ACCESS_KEY:-clicktrail} \
+	trap 'interrupted_start minio "$PIDFILE"' INT TERM
+	echo "--- $(date -u +%FT%TZ) start" >>"$LOG"
+	# Credentials through the environment, never on the command line (ps shows it).
+	MINIO_ROOT_USER=${CLICKTRAIL_S3_ACCESS_KEY:-clicktrail} \
 		MINIO_ROOT_PASSWORD=${CLICKTRAIL_S3_SECRET_KEY:-clicktrail-dev-secret} \
 		MINIO_BROWSER_REDIRECT=off MINIO_UPDATE=off \
-		exec setsid bash -c 'echo $$ >"$0"; exec "$@"' "$PIDFILE" "$BIN" server "$DIR/data" --quiet \
-		--address "127.0.0.1:$PORT" --console-address "127.0.0.1:$CONSOLE_PORT") \
-		{lockfd}>&- </dev/null >"$LOG" 2>&1 &
-	for _ in 1 2 3 4 5 6 7 8 9 10; do [[ -s $PIDFILE ]] && break; sleep 0.1; done
-	wait_ready minio "$READY" "$PIDFILE" "$LOG" "$TIMEOUT"
-	say "ready: http://127.0.0.1:$PORT, console http://127.0.0.1:$CONSOLE_PORT (pid $(<"$PIDFILE"))"
+		start_detached "$PIDFILE" "$DIR" "$LOG" "$BIN" server "$DIR/data" --quiet \
+		--address "127.0.0.1:$PORT" --console-address "127.0.0.1:$CONSOLE_PORT"
+	pid=$(<"$PIDFILE")
+	local begin=$SECONDS
+	wait_ready minio ready "$pid" "$LOG"
+	trap - INT TERM
+	say "ready in $((SECONDS - begin))s (pid $pid): http://127.0.0.1:$PORT, console http://127.0.0.1:$CONSOLE_PORT"
+}
+
+stop() {
+	local pid
+	if pid=$(owned_pid "$PIDFILE" "$MARKER"); then
+		say "stopping pid $pid"
+		stop_pid minio "$pid" 20
+		rm -f "$PIDFILE"
+		say "stopped"
+	else
+		say "not running (no MinIO started from $DIR)"
+	fi
+}
+
+status() {
+	local pid
+	if pid=$(owned_pid "$PIDFILE" "$MARKER") && ready; then
+		say "running (pid $pid): http://127.0.0.1:$PORT, console http://127.0.0.1:$CONSOLE_PORT"
+	elif [[ -n ${pid:-} ]]; then
+		say "started (pid $pid) but not ready: see $LOG"
+		return 1
+	else
+		say "not running"
+		return 1
+	fi
 }
 
 case ${1:-} in
 fetch) with_lock minio fetch ;;
 start) with_lock minio start_locked ;;
-stop)
-	if pid_alive "$PIDFILE"; then
-		say "stopping pid $(<"$PIDFILE")"
-		stop_pid minio "$PIDFILE" 20
-	else
-		say "not running"
-	fi
-	;;
-status)
-	if pid_alive "$PIDFILE" && http_ok "$READY"; then
-		say "running (pid $(<"$PIDFILE")) on http://127.0.0.1:$PORT"
-	else
-		say "not running"
-		exit 1
-	fi
-	;;
-ready) http_ok "$READY" ;; # answers, whoever started it
+stop) stop ;;
+status) status ;;
+ready) ready ;;
 logs) tail -n "${2:-50}" "$LOG" ;;
 *)
-	echo "usage: $0 fetch|start|stop|status|ready|logs" >&2
+	echo "usage: $0 fetch|start|stop|status|ready|logs [N]" >&2
 	exit 2
 	;;
 esac

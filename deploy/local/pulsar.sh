@@ -1,142 +1,210 @@
 #!/usr/bin/env bash
-# The local Apache Pulsar standalone broker: fetched from the Maven repository with
-# `mvn` on first use, run on Java 17 from .cache/, bound to 127.0.0.1.
+# The local Apache Pulsar standalone broker: its jars fetched with Maven on first use
+# into .cache/pulsar/<version>/lib, run on Java 17 or 21, bound to 127.0.0.1.
 #
-#   deploy/local/pulsar.sh fetch|start|stop|status|ready|logs
+#   deploy/local/pulsar.sh fetch|start|stop|status|ready|logs [N]
+#
+#   fetch   download the jars (once; a marker file says the cache is complete)
+#   start   fetch if needed, start the broker and wait until it is ready; exits 0 at
+#           once if the broker this checkout started already runs
+#   stop    SIGTERM, then SIGKILL after 60 s; only the broker this checkout started
+#   status  exit 0 when the broker this checkout started runs and is ready
+#   ready   exit 0 when any broker answers on the admin port (whoever started it)
+#   logs    the last N lines of the broker's log (50)
 #
 # Environment: CLICKTRAIL_PULSAR_PORT (6650), CLICKTRAIL_PULSAR_ADMIN_PORT (8080),
-# CLICKTRAIL_PULSAR_BOOKIE_PORT (3181), CLICKTRAIL_JAVA_HOME (a JDK 17 or 21 found under
-# /usr/lib/jvm), CLICKTRAIL_START_TIMEOUT (180 s), CLICKTRAIL_CACHE (.cache).
+# CLICKTRAIL_JAVA_HOME (a JDK 17 or 21 found under /usr/lib/jvm),
+# CLICKTRAIL_START_TIMEOUT (180 s), CLICKTRAIL_CACHE (.cache), CLICKTRAIL_RUN_DIR
+# (.cache/run).
 set -euo pipefail
+# shellcheck source=deploy/local/lib.sh
 source "$(dirname "$0")/lib.sh"
 
 VERSION=4.0.7
 HERE=$ROOT/deploy/local/pulsar
 LIB=$CACHE/pulsar/$VERSION/lib
+COMPLETE=$LIB/.complete
 DIR=$RUN_DIR/pulsar
+CONF=$DIR/standalone.conf
 PIDFILE=$DIR/pulsar.pid
 LOG=$DIR/pulsar.log
+OUT=$DIR/stdout.log
 PORT=${CLICKTRAIL_PULSAR_PORT:-6650}
 ADMIN_PORT=${CLICKTRAIL_PULSAR_ADMIN_PORT:-8080}
-BOOKIE_PORT=${CLICKTRAIL_PULSAR_BOOKIE_PORT:-3181}
-TIMEOUT=${CLICKTRAIL_START_TIMEOUT:-180}
-HEALTH=http://127.0.0.1:$ADMIN_PORT/admin/v2/brokers/health
+ADMIN=http://127.0.0.1:$ADMIN_PORT/admin/v2
+# Our broker is the java process whose command line names our generated config.
+MARKER="--config $CONF"
 
 fetch() {
-	[[ -f $LIB/.complete ]] && return 0
-	command -v mvn >/dev/null || die "Maven (mvn) is not installed: install it (apt-get install maven) and run again"
-	say "fetching Apache Pulsar $VERSION with Maven into $LIB (first run only, about 240 MB)..."
-	rm -rf "$LIB.tmp"
-	local out=$CACHE/pulsar/fetch.log
+	[[ -f $COMPLETE ]] && return 0
+	need mvn "install Maven (apt-get install maven) and run again"
+	local out=$CACHE/pulsar/fetch-$VERSION.log start=$SECONDS
 	mkdir -p "$CACHE/pulsar"
-	# Show progress: one line per 25 artifacts downloaded.
+	rm -rf "$LIB.tmp"
+	say "fetching Apache Pulsar $VERSION with Maven into $LIB (first run only, about 240 MB; log: $out)"
+	# No -q: Maven's "Downloaded from" lines become one progress line per 50 files
+	# (about 1,450 files on a first run). Maven keeps its own repository (~/.m2), so a
+	# second checkout on this machine only copies.
 	if ! mvn -B -f "$HERE/pom.xml" dependency:copy-dependencies -DincludeScope=runtime \
-		-DoutputDirectory="$LIB.tmp" 2>&1 | tee "$out" |
-		awk '/Downloaded from/ { n++; if (n % 25 == 0) { printf "pulsar.sh: downloaded %d artifacts...\n", n > "/dev/stderr" } }'; then
+		-DoutputDirectory="$LIB.tmp" 2>&1 | tee "$out" | awk '
+			/^\[INFO\] Downloaded from/ { n++; if (n % 50 == 0) progress() }
+			function progress() { printf "pulsar: downloaded %d files...\n", n > "/dev/stderr"; fflush("/dev/stderr") }
+			END { if (n % 50) progress() }'; then
 		rm -rf "$LIB.tmp"
-		grep -m 3 ERROR "$out" >&2 || true
-		die "fetching Pulsar $VERSION with Maven failed: see $out; check that the Maven repository is reachable and run again"
+		grep -m 1 '^\[ERROR\]' "$out" | cut -c1-300 >&2 || true
+		die "fetching Pulsar $VERSION with Maven failed: see $out; check that Maven can reach its repository and run again"
 	fi
-	grep -q "BUILD SUCCESS" "$out" || { rm -rf "$LIB.tmp"; die "fetching Pulsar $VERSION failed: see $out"; }
-	rm -rf "$LIB" && mv "$LIB.tmp" "$LIB" && touch "$LIB/.complete"
-	say "fetched $(find "$LIB" -name '*.jar' | wc -l) jars"
+	rm -rf "$LIB" && mv "$LIB.tmp" "$LIB"
+	# The class-file version of the broker says which Java it needs (61 = Java 17).
+	local major=61
+	if command -v unzip >/dev/null; then
+		major=$(unzip -p "$LIB/pulsar-broker-$VERSION.jar" org/apache/pulsar/PulsarStandaloneStarter.class |
+			od -An -j6 -N2 -tu1 | awk '{ print $1 * 256 + $2 }')
+	fi
+	echo "class_major=$major" >"$COMPLETE" # written last: the cache is complete
+	say "fetched $(find "$LIB" -name '*.jar' | wc -l) jars in $((SECONDS - start))s (they need Java $((major - 44)) or later)"
 }
 
-# find_java prints a java binary of version 17 or later: the broker's jars are Java 17
-# class files (major version 61), and Pulsar 4.0 supports Java 17 and 21.
+# java_major JAVA: the feature version of a java binary (17, 21, ...).
+java_major() {
+	"$1" -version 2>&1 | awk -F'"' '/version/ { split($2, v, "."); print (v[1] == "1" ? v[2] : v[1]); exit }'
+}
+
+# find_java prints the java binary to run the broker with. Pulsar 4.0 supports Java 17
+# and 21 (its own images use 21), so one of those is chosen, 21 first, unless
+# CLICKTRAIL_JAVA_HOME names another one, which must still be new enough for the jars.
 find_java() {
-	local home candidates=()
+	local need_major=17 home v
+	if [[ -f $COMPLETE ]]; then
+		v=$(sed -n 's/^class_major=//p' "$COMPLETE")
+		[[ $v =~ ^[0-9]+$ ]] && need_major=$((v - 44))
+	fi
 	if [[ -n ${CLICKTRAIL_JAVA_HOME:-} ]]; then
-		candidates=("$CLICKTRAIL_JAVA_HOME")
-	else
-		candidates=(/usr/lib/jvm/java-17-openjdk-* /usr/lib/jvm/java-21-openjdk-* /usr/lib/jvm/temurin-17-* /usr/lib/jvm/temurin-21-* ${JAVA_HOME:-})
+		[[ -x $CLICKTRAIL_JAVA_HOME/bin/java ]] ||
+			die "no Java at CLICKTRAIL_JAVA_HOME=$CLICKTRAIL_JAVA_HOME (no executable bin/java): point it at a JDK 17 or 21, or unset it"
+		v=$(java_major "$CLICKTRAIL_JAVA_HOME/bin/java")
+		[[ $v =~ ^[0-9]+$ ]] || v=0
+		((v >= need_major)) ||
+			die "the Java at CLICKTRAIL_JAVA_HOME=$CLICKTRAIL_JAVA_HOME is version ${v:-unknown}, the broker needs $need_major or later: point it at a JDK 17 or 21"
+		echo "$CLICKTRAIL_JAVA_HOME/bin/java"
+		return 0
 	fi
-	for home in "${candidates[@]}"; do
-		if [[ -x $home/bin/java ]]; then
-			echo "$home/bin/java"
-			return 0
-		fi
+	local want
+	for want in 21 17; do
+		for home in ${JAVA_HOME:-} /usr/lib/jvm/*; do
+			[[ -x $home/bin/java && ! -L $home ]] || continue
+			if [[ $(java_major "$home/bin/java") == "$want" ]] && ((want >= need_major)); then
+				echo "$home/bin/java"
+				return 0
+			fi
+		done
 	done
-	if [[ -z ${CLICKTRAIL_JAVA_HOME:-} ]] && command -v java >/dev/null; then
-		local v
-		v=$(java -version 2>&1 | awk -F'"' '/version/ {split($2, a, "."); print a[1]; exit}')
-		if [[ $v =~ ^[0-9]+$ ]] && ((v >= 17)); then
-			command -v java
-			return 0
-		fi
-	fi
-	die "no Java 17 or 21 found${CLICKTRAIL_JAVA_HOME:+ at CLICKTRAIL_JAVA_HOME=$CLICKTRAIL_JAVA_HOME}: install openjdk-17-jre-headless or set CLICKTRAIL_JAVA_HOME to a JDK 17 or 21"
+	die "no Java 17 or 21 found in JAVA_HOME or /usr/lib/jvm: install openjdk-17-jre-headless, or set CLICKTRAIL_JAVA_HOME to a JDK 17 or 21"
+}
+
+# ready: the broker answers its health check, and the standalone starter has created
+# the cluster "standalone" and the namespace public/default (it does so only after the
+# broker itself started, so health alone is not enough).
+ready() {
+	[[ $(http_body "$ADMIN/brokers/health") == ok ]] &&
+		[[ $(http_body "$ADMIN/clusters") == *'"standalone"'* ]] &&
+		[[ $(http_body "$ADMIN/namespaces/public") == *'"public/default"'* ]]
 }
 
 start_locked() {
-	if pid_alive "$PIDFILE"; then
-		if http_ok "$HEALTH"; then
-			say "already running (pid $(<"$PIDFILE")) on 127.0.0.1:$PORT, admin http://127.0.0.1:$ADMIN_PORT"
+	local pid java
+	if pid=$(owned_pid "$PIDFILE" "$MARKER"); then
+		if ready; then
+			say "already running (pid $pid): pulsar://127.0.0.1:$PORT, admin http://127.0.0.1:$ADMIN_PORT"
+			# Started before the pinned version changed: say so, but keep it running.
+			tr '\0' ' ' <"/proc/$pid/cmdline" | grep -qF -- "$LIB/" ||
+				say "note: it runs other jars than Pulsar $VERSION; to upgrade: $0 stop && $0 start"
 			return 0
 		fi
-		wait_ready pulsar "$HEALTH" "$PIDFILE" "$LOG" "$TIMEOUT"
+		# Started by an earlier run that gave up waiting, or just restarting: wait for it.
+		say "already starting (pid $pid)"
+		wait_ready pulsar ready "$pid" "$LOG"
+		say "ready (pid $pid): pulsar://127.0.0.1:$PORT, admin http://127.0.0.1:$ADMIN_PORT"
 		return 0
 	fi
-	local java
+	need curl "install curl (apt-get install curl); it checks that the broker is ready"
+	ports_free "CLICKTRAIL_PULSAR_PORT / CLICKTRAIL_PULSAR_ADMIN_PORT" "$PORT" "$ADMIN_PORT"
 	java=$(find_java)
-	if http_ok "$HEALTH"; then
-		say "already running on 127.0.0.1:$PORT (not started by this checkout: reused as it is)"
-		return 0
-	fi
-	for p in "$PORT" "$ADMIN_PORT" "$BOOKIE_PORT"; do
-		port_in_use "$p" && die "port $p on 127.0.0.1 is already in use by another process: stop it, or choose other ports with CLICKTRAIL_PULSAR_PORT / CLICKTRAIL_PULSAR_ADMIN_PORT / CLICKTRAIL_PULSAR_BOOKIE_PORT"
-	done
 	fetch
+	java=$(find_java) # again: the jars just fetched say which Java they need
+
 	mkdir -p "$DIR/data"
-	sed -e "s/^brokerServicePort=.*/brokerServicePort=$PORT/" -e "s/^webServicePort=.*/webServicePort=$ADMIN_PORT/" \
-		"$HERE/standalone.conf" >"$DIR/standalone.conf"
+	# The effective configuration: the checked-in one with this run's ports and paths.
+	sed -e "s|^brokerServicePort=.*|brokerServicePort=$PORT|" \
+		-e "s|^webServicePort=.*|webServicePort=$ADMIN_PORT|" "$HERE/standalone.conf" >"$CONF"
 	local opts=(
-		-Xms256m -Xmx1g -XX:MaxDirectMemorySize=512m -XX:+UseG1GC -XX:+ExitOnOutOfMemoryError
-		# The module openings Pulsar's own launcher passes on Java 17.
+		# Heap at most 1 GiB; direct memory (Netty buffers, managed ledger cache)
+		# bounded too, so the broker cannot grow past about 1.8 GiB on a shared machine.
+		-Xms256m -Xmx1g -XX:MaxDirectMemorySize=768m -XX:+UseG1GC -XX:+ExitOnOutOfMemoryError
+		# What Pulsar's own bin/pulsar passes on Java 17 and later: module openings for
+		# BookKeeper (java.io, zip), Netty (nio, misc, sun.net) and GC metrics.
 		--add-opens java.base/java.io=ALL-UNNAMED --add-opens java.base/java.util.zip=ALL-UNNAMED
+		--add-opens java.base/java.nio=ALL-UNNAMED --add-opens java.base/jdk.internal.misc=ALL-UNNAMED
 		--add-opens java.base/sun.net=ALL-UNNAMED --add-opens java.management/sun.management=ALL-UNNAMED
 		--add-opens jdk.management/com.sun.management.internal=ALL-UNNAMED
-		--add-opens java.base/jdk.internal.misc=ALL-UNNAMED --add-opens java.base/java.nio=ALL-UNNAMED
-		-Dio.netty.tryReflectionSetAccessible=true -Dpulsar.allocator.exit_on_oom=true
+		# The load manager reads the container's CPU limit (LinuxInfoUtils).
+		--add-opens java.base/jdk.internal.platform=ALL-UNNAMED
+		-Dio.netty.tryReflectionSetAccessible=true -Djava.net.preferIPv4Stack=true
+		-Dpulsar.allocator.exit_on_oom=true -Djute.maxbuffer=10485760
+		-Dbookkeeper.metadata.bookie.drivers=org.apache.pulsar.metadata.bookkeeper.PulsarMetadataBookieDriver
+		-Dbookkeeper.metadata.client.drivers=org.apache.pulsar.metadata.bookkeeper.PulsarMetadataClientDriver
+		# The starter's own shutdown hook flushes the log last; log4j's would close it first.
+		-Dlog4j.shutdownHookEnabled=false -Dlog4j2.is.webapp=false
 		-Dlog4j.configurationFile="$HERE/log4j2.xml" -Dpulsar.log.file="$LOG"
 		-cp "$LIB/*" org.apache.pulsar.PulsarStandaloneStarter
-		--config "$DIR/standalone.conf" --no-functions-worker --no-stream-storage
-		--advertised-address 127.0.0.1 --bookkeeper-port "$BOOKIE_PORT"
+		--config "$CONF" --no-functions-worker --no-stream-storage --advertised-address 127.0.0.1
 		--metadata-dir "$DIR/data/metadata" --bookkeeper-dir "$DIR/data/bookkeeper"
 	)
-	say "starting Pulsar $VERSION ($java) on 127.0.0.1:$PORT; log: $LOG"
-	# In its own session, without the lock (which would otherwise be held for as long as
-	# the broker runs); the process writes its own pid before it becomes the JVM.
-	(cd "$DIR" && exec setsid bash -c 'echo $$ >"$0"; exec "$@"' "$PIDFILE" "$java" "${opts[@]}") \
-		{lockfd}>&- </dev/null >"$DIR/stdout.log" 2>&1 &
-	for _ in 1 2 3 4 5 6 7 8 9 10; do [[ -s $PIDFILE ]] && break; sleep 0.1; done
-	wait_ready pulsar "$HEALTH" "$PIDFILE" "$LOG" "$TIMEOUT"
-	say "ready: pulsar://127.0.0.1:$PORT, admin http://127.0.0.1:$ADMIN_PORT (pid $(<"$PIDFILE"), started in ${SECONDS}s)"
+	say "starting Pulsar $VERSION on $($java -version 2>&1 | head -n 1); log: $LOG"
+	trap 'interrupted_start pulsar "$PIDFILE"' INT TERM
+	echo "--- $(date -u +%FT%TZ) start" >>"$OUT"
+	start_detached "$PIDFILE" "$DIR" "$OUT" "$java" "${opts[@]}"
+	pid=$(<"$PIDFILE")
+	local begin=$SECONDS
+	wait_ready pulsar ready "$pid" "$LOG"
+	trap - INT TERM
+	say "ready in $((SECONDS - begin))s (pid $pid): pulsar://127.0.0.1:$PORT, admin http://127.0.0.1:$ADMIN_PORT"
+}
+
+stop() {
+	local pid
+	if pid=$(owned_pid "$PIDFILE" "$MARKER"); then
+		say "stopping pid $pid"
+		stop_pid pulsar "$pid" 60
+		rm -f "$PIDFILE"
+		say "stopped"
+	else
+		say "not running (no broker started from $DIR)"
+	fi
+}
+
+status() {
+	local pid
+	if pid=$(owned_pid "$PIDFILE" "$MARKER") && ready; then
+		say "running (pid $pid): pulsar://127.0.0.1:$PORT, admin http://127.0.0.1:$ADMIN_PORT"
+	elif [[ -n ${pid:-} ]]; then
+		say "started (pid $pid) but not ready: see $LOG"
+		return 1
+	else
+		say "not running"
+		return 1
+	fi
 }
 
 case ${1:-} in
 fetch) with_lock pulsar fetch ;;
 start) with_lock pulsar start_locked ;;
-stop)
-	if pid_alive "$PIDFILE"; then
-		say "stopping pid $(<"$PIDFILE")"
-		stop_pid pulsar "$PIDFILE" 60
-	else
-		say "not running"
-	fi
-	;;
-status)
-	if pid_alive "$PIDFILE" && http_ok "$HEALTH"; then
-		say "running (pid $(<"$PIDFILE")) on 127.0.0.1:$PORT, admin http://127.0.0.1:$ADMIN_PORT"
-	else
-		say "not running"
-		exit 1
-	fi
-	;;
-ready) http_ok "$HEALTH" ;; # answers, whoever started it
+stop) stop ;;
+status) status ;;
+ready) ready ;;
 logs) tail -n "${2:-50}" "$LOG" ;;
 *)
-	echo "usage: $0 fetch|start|stop|status|ready|logs" >&2
+	echo "usage: $0 fetch|start|stop|status|ready|logs [N]" >&2
 	exit 2
 	;;
 esac

@@ -1,12 +1,17 @@
 #!/usr/bin/env bash
 # with-services.sh CMD [ARGS...]: runs CMD with the local Pulsar and MinIO up. Starts
-# whichever is not running, and afterwards (also on failure or Ctrl-C) stops only what
-# it started. Exits with CMD's status. `make test` runs through it.
+# whichever does not answer yet, runs CMD, and afterwards (also when CMD fails, or on
+# Ctrl-C) stops only what it started. Exits with CMD's status.
+# `make test` runs `deploy/local/with-services.sh go test ./...` this way.
 set -euo pipefail
 here=$(dirname "$0")
-[[ $# -gt 0 ]] || { echo "usage: $0 CMD [ARGS...]" >&2; exit 2; }
+if [[ $# -eq 0 ]]; then
+	echo "usage: $0 CMD [ARGS...]" >&2
+	exit 2
+fi
 
 started=()
+# shellcheck disable=SC2317 # run by the EXIT trap
 cleanup() {
 	local i
 	for ((i = ${#started[@]} - 1; i >= 0; i--)); do
@@ -14,16 +19,18 @@ cleanup() {
 	done
 }
 trap cleanup EXIT
-trap 'exit 130' INT TERM
+# exit runs the EXIT trap; 128 + signal number is what a shell reports for a signal.
+trap 'exit 130' INT
+trap 'exit 143' TERM
 
 for svc in pulsar minio; do
+	# A service that already answers is used as it is, whoever started it, and left
+	# running afterwards.
 	if ! "$here/$svc.sh" ready; then
-		started+=("$svc")
+		started+=("$svc") # before start: an interrupted start is stopped too
 		"$here/$svc.sh" start
 	fi
 done
-set +e
-"$@"
-rc=$?
-set -e
-exit $rc
+rc=0
+"$@" || rc=$?
+exit "$rc"
