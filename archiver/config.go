@@ -30,8 +30,8 @@ type Config struct {
 	RollSize int64
 	// RollAge closes a file this long after it was opened [5m].
 	RollAge time.Duration
-	// DedupWindow drops an event whose messageId the same partition delivered this
-	// recently [10m].
+	// DedupWindow drops an event whose messageId the same partition delivered with a
+	// received_at this close; 0 turns it off [10m].
 	DedupWindow time.Duration
 	// TmpDir holds files being written [the system's temporary folder].
 	TmpDir string
@@ -66,7 +66,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) *flagenv.Set {
 	s.String(&c.KeyPrefix, "archiver.key-prefix", "CLICKTRAIL_ARCHIVER_KEY_PREFIX", "prefix of every object key")
 	s.Int64(&c.RollSize, "archiver.roll-size", "CLICKTRAIL_ARCHIVER_ROLL_SIZE", "close a file at this many bytes")
 	s.Duration(&c.RollAge, "archiver.roll-age", "CLICKTRAIL_ARCHIVER_ROLL_AGE", "close a file this long after it was opened")
-	s.Duration(&c.DedupWindow, "archiver.dedup-window", "CLICKTRAIL_ARCHIVER_DEDUP_WINDOW", "drop repeated messageIds seen this recently in the same partition")
+	s.Duration(&c.DedupWindow, "archiver.dedup-window", "CLICKTRAIL_ARCHIVER_DEDUP_WINDOW", "drop a messageId the same partition delivered with a received_at this close (0: off)")
 	s.String(&c.TmpDir, "archiver.tmp-dir", "CLICKTRAIL_ARCHIVER_TMP_DIR", "folder for files being written")
 	s.Duration(&c.ShutdownGrace, "archiver.shutdown-grace", "CLICKTRAIL_ARCHIVER_SHUTDOWN_GRACE", "time for the final flush at shutdown")
 	s.String(&c.LogLevel, "log.level", "CLICKTRAIL_LOG_LEVEL", "log level: debug, info, warn, error")

@@ -11,6 +11,7 @@ type metrics struct {
 	uploadSeconds prometheus.Histogram
 	uploadErrors  prometheus.Counter
 	lagSeconds    *prometheus.GaugeVec
+	dedupIDs      *prometheus.GaugeVec
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -39,7 +40,10 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		lagSeconds: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "clicktrail_archiver_lag_seconds", Help: "Age of the last message read, by topic: how far the archiver trails the producers.",
 		}, []string{"topic"}),
+		dedupIDs: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "clicktrail_archiver_dedup_ids", Help: "MessageIds remembered for de-duplication, by topic partition, when its last file was stored.",
+		}, []string{"topic"}),
 	}
-	reg.MustRegister(m.rows, m.duplicates, m.undecodable, m.files, m.bytes, m.uploadSeconds, m.uploadErrors, m.lagSeconds)
+	reg.MustRegister(m.rows, m.duplicates, m.undecodable, m.files, m.bytes, m.uploadSeconds, m.uploadErrors, m.lagSeconds, m.dedupIDs)
 	return m
 }

@@ -29,7 +29,7 @@ type stream struct {
 	last      pulsar.Message
 	hour      time.Time
 	opened    time.Time
-	seen      map[string]time.Time // messageId → when, for de-duplication
+	dedup     *dedup
 }
 
 func (s *stream) open() bool { return s.last != nil }
@@ -76,7 +76,7 @@ func (r *roller) add(ctx context.Context, s *stream, ack Acker, msg pulsar.Messa
 			return err
 		}
 		r.metrics.undecodable.WithLabelValues(s.table.name).Inc()
-	case id != "" && r.duplicate(s, id):
+	case id != "" && r.duplicate(s, id, at):
 		r.metrics.duplicates.WithLabelValues(s.table.name).Inc()
 	default:
 		if s.main == nil {
@@ -97,17 +97,12 @@ func (r *roller) add(ctx context.Context, s *stream, ack Acker, msg pulsar.Messa
 	return nil
 }
 
-// duplicate reports whether id was seen within the window, and remembers it.
-func (r *roller) duplicate(s *stream, id string) bool {
-	now := r.now()
-	if t, ok := s.seen[id]; ok && now.Sub(t) <= r.cfg.DedupWindow {
-		return true
+// duplicate reports whether s delivered id within the window around at, and remembers it.
+func (r *roller) duplicate(s *stream, id string, at time.Time) bool {
+	if s.dedup == nil {
+		s.dedup = newDedup(r.cfg.DedupWindow)
 	}
-	if s.seen == nil {
-		s.seen = map[string]time.Time{}
-	}
-	s.seen[id] = now
-	return false
+	return s.dedup.repeated(id, at)
 }
 
 // due reports whether s's file is older than the roll age.
@@ -147,7 +142,9 @@ func (r *roller) roll(ctx context.Context, s *stream, ack Acker) error {
 			it.f.discard()
 		}
 	}
-	r.prune(s)
+	if s.dedup != nil {
+		r.metrics.dedupIDs.WithLabelValues(s.topic).Set(float64(s.dedup.size()))
+	}
 	s.main, s.bad, s.last, s.first = nil, nil, nil, nil
 	return nil
 }
@@ -171,16 +168,6 @@ func (r *roller) upload(ctx context.Context, key string, f *file) error {
 		case <-ctx.Done():
 			return errors.Join(ctx.Err(), err)
 		case <-time.After(delay):
-		}
-	}
-}
-
-// prune forgets messageIds older than the de-duplication window.
-func (r *roller) prune(s *stream) {
-	now := r.now()
-	for id, t := range s.seen {
-		if now.Sub(t) > r.cfg.DedupWindow {
-			delete(s.seen, id)
 		}
 	}
 }
