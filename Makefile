@@ -9,13 +9,16 @@ GOTEST_FLAGS ?= -count=1 -timeout 25m
 # Go packages whose tests are fast enough to fuzz briefly in every `make test`.
 FUZZTIME ?= 10s
 
-.PHONY: help run up down status provision build test test-go test-sdk fuzz lint bench clean
+.PHONY: help run demo up down status provision build test test-go test-sdk fuzz lint bench images clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
 run: up provision ## bring up Pulsar, MinIO and the pipeline on this machine
 	@deploy/local/run.sh
+
+demo: up provision ## make run, plus simulated visitors so the dashboard fills
+	@deploy/local/run.sh --demo
 
 up: ## start the local Pulsar and MinIO (fetched on first use)
 	@deploy/local/up.sh
@@ -31,12 +34,14 @@ provision: ## create tenants, namespaces, topics, subscriptions and the bucket (
 
 build: ## build the binaries into .cache/bin
 	@mkdir -p .cache/bin
-	$(GO) build -o .cache/bin/ ./deploy/provision/cmd/provision ./collector/cmd/... ./archiver/cmd/... ./processor/cmd/... ./deploy/simulate/cmd/...
+	$(GO) build -o .cache/bin/ ./deploy/provision/cmd/provision ./collector/cmd/... ./archiver/cmd/... ./processor/cmd/... ./deploy/simulate/cmd/... ./deploy/demo/cmd/... ./deploy/healthcheck/cmd/...
 
 test: ## run every test; starts Pulsar and MinIO when they are not running, stops what it started
 	@deploy/local/with-services.sh $(MAKE) --no-print-directory test-go fuzz test-sdk
 
 test-go:
+	@# Browser tests in Go (the demo's end-to-end test, the dashboard) need Chromium.
+	@sdk-js/scripts/ensure-chromium.sh
 	$(GO) vet ./...
 	$(GO) test $(GOTEST_FLAGS) ./...
 
@@ -56,10 +61,14 @@ lint: ## gofmt and go vet
 
 bench: ## run the Go benchmarks (median of 5) and the collector's load benchmark
 	@mkdir -p .cache
-	$(GO) test -run '^$$' -bench . -benchmem -count 5 ./schemas/ ./collector/ ./archiver/ | tee .cache/bench-go.txt
+	$(GO) test -run '^$$' -bench 'BenchmarkParseAndValidate|BenchmarkAppendEvent|BenchmarkBatchHandler|BenchmarkEventsToParquet' -benchmem -count 5 ./schemas/ ./collector/ ./archiver/ | tee .cache/bench-go.txt
 	$(GO) test -run '^$$' -bench 'BenchmarkSessionize|BenchmarkSessionizerOnly|BenchmarkMemoryPerOpenSession' -benchmem -count 5 ./processor/ | tee -a .cache/bench-go.txt
 	@deploy/local/with-services.sh $(GO) test -run '^$$' -bench BenchmarkBacklog -benchtime 1x -timeout 15m ./processor/
+	@deploy/local/with-services.sh env CLICKTRAIL_BENCH_EVENTS=1000000 $(GO) test -run '^$$' -bench BenchmarkBacklog -benchtime 1x -timeout 30m ./archiver/ | tee -a .cache/bench-go.txt
 	@deploy/local/with-services.sh deploy/local/bench-collector.sh
+
+images: ## build the container images (needs a Docker engine; none on this machine)
+	@for t in collector processor archiver provision demo; do docker build -f deploy/Dockerfile --target $$t -t clicktrail/$$t:0.1.0 . ; done
 
 clean: down ## stop services and remove .cache
 	rm -rf .cache
