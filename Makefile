@@ -9,7 +9,7 @@ GOTEST_FLAGS ?= -count=1 -timeout 25m
 # Go packages whose tests are fast enough to fuzz briefly in every `make test`.
 FUZZTIME ?= 10s
 
-.PHONY: help run demo up down status provision build test test-go test-sdk fuzz lint bench images clean
+.PHONY: help run demo up down status provision build test test-go test-sdk fuzz lint bench bench-steps chaos images clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -59,13 +59,23 @@ lint: ## gofmt and go vet
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change: $$out"; exit 1; fi
 	$(GO) vet ./...
 
-bench: ## run the Go benchmarks (median of 5) and the collector's load benchmark
-	@mkdir -p .cache
-	$(GO) test -run '^$$' -bench 'BenchmarkParseAndValidate|BenchmarkAppendEvent|BenchmarkBatchHandler|BenchmarkEventsToParquet' -benchmem -count 5 ./schemas/ ./collector/ ./archiver/ | tee .cache/bench-go.txt
-	$(GO) test -run '^$$' -bench 'BenchmarkSessionize|BenchmarkSessionizerOnly|BenchmarkMemoryPerOpenSession' -benchmem -count 5 ./processor/ | tee -a .cache/bench-go.txt
-	@deploy/local/with-services.sh $(GO) test -run '^$$' -bench BenchmarkBacklog -benchtime 1x -timeout 15m ./processor/
-	@deploy/local/with-services.sh env CLICKTRAIL_BENCH_EVENTS=1000000 $(GO) test -run '^$$' -bench BenchmarkBacklog -benchtime 1x -timeout 30m ./archiver/ | tee -a .cache/bench-go.txt
-	@deploy/local/with-services.sh deploy/local/bench-collector.sh
+BENCH_DIR := .cache/bench
+
+bench: ## every benchmark and an end-to-end run, then a report against the goals (.cache/bench/report.md)
+	@mkdir -p $(BENCH_DIR)
+	@rm -f $(BENCH_DIR)/*.txt $(BENCH_DIR)/*.json $(BENCH_DIR)/*.rss_kb $(BENCH_DIR)/*.cpu $(BENCH_DIR)/overload.rss $(BENCH_DIR)/report.md
+	-@deploy/local/with-services.sh $(MAKE) --no-print-directory bench-steps
+	@$(GO) run ./deploy/bench/cmd/benchreport -dir $(BENCH_DIR) -out $(BENCH_DIR)/report.md
+
+# Each step tees into $(BENCH_DIR); a step that fails shows as "not run" in the report.
+bench-steps:
+	-$(GO) test -run '^$$' -bench 'BenchmarkParseAndValidate|BenchmarkAppendEvent|BenchmarkBatchHandler|BenchmarkEventsToParquet' -benchmem -count 5 ./schemas/ ./collector/ ./archiver/ | tee $(BENCH_DIR)/go-micro.txt
+	-$(GO) test -run '^$$' -bench 'BenchmarkSessionize|BenchmarkSessionizerOnly|BenchmarkMemoryPerOpenSession' -benchmem -count 5 ./processor/ | tee $(BENCH_DIR)/go-processor.txt
+	-CLICKTRAIL_BENCH_EVENTS=1000000 $(GO) test -run '^$$' -bench 'BenchmarkBacklog|BenchmarkLatency' -benchtime 1x -timeout 30m ./processor/ | tee $(BENCH_DIR)/processor-backlog.txt
+	-CLICKTRAIL_BENCH_EVENTS=1000000 $(GO) test -run '^$$' -bench BenchmarkBacklog -benchtime 1x -timeout 30m ./archiver/ | tee $(BENCH_DIR)/archiver-backlog.txt
+	-$(GO) test -run '^$$' -bench BenchmarkEndToEnd -benchtime 1x -timeout 20m ./deploy/bench/ | tee $(BENCH_DIR)/e2e.txt
+	-deploy/local/bench-collector.sh | tee $(BENCH_DIR)/collector.txt
+	-cd sdk-js && { [ -d node_modules ] || npm ci --no-audit --no-fund --loglevel=error; } && npm run test:size | tee ../$(BENCH_DIR)/sdk-size.txt
 
 images: ## build the container images (needs a Docker engine; none on this machine)
 	@for t in collector processor archiver provision demo; do docker build -f deploy/Dockerfile --target $$t -t clicktrail/$$t:0.1.0 . ; done
