@@ -18,6 +18,10 @@ import (
 // skips its own records without decoding them.
 const writerProperty = "writer"
 
+// markerProperty marks a state message that is no record: an instance writes one and
+// reads up to it to be sure it holds every record sent before (see sync).
+const markerProperty = "marker"
+
 // expireEvery is how often quiet sessions are looked for.
 const expireEvery = 2 * time.Second
 
@@ -44,7 +48,8 @@ type pipeline struct {
 	state    pulsar.Producer
 	sessions pulsar.Producer
 
-	pending    []pulsar.MessageID // processed, not acknowledged
+	pending    []pulsar.MessageID       // processed, not acknowledged
+	batch      []pulsar.ConsumerMessage // received, being handled
 	lastExpire time.Time
 }
 
@@ -110,23 +115,28 @@ func (p *pipeline) run(ctx context.Context, ready func()) error {
 		case <-ctx.Done():
 			return p.shutdown()
 		case msg := <-in:
-			// Before handling a batch, read every state record written so far: a key
-			// that moved here carries its previous owner's last record.
-			if err := p.catchUp(ctx); err != nil {
+			// Take what has arrived, up to a checkpoint's worth, then read every state
+			// record written so far before handling any of it: a key that moved here
+			// carries its previous owner's last record.
+			batch := append(p.batch[:0], msg)
+			for drained := false; !drained && len(p.pending)+len(batch) < p.cfg.CheckpointEvents; {
+				select {
+				case msg := <-in:
+					batch = append(batch, msg)
+				default:
+					drained = true
+				}
+			}
+			p.batch = batch
+			if err := p.before(ctx, batch); err != nil {
 				if ctx.Err() != nil {
-					// msg is not handled: it stays unacknowledged and is redelivered.
+					// The batch is not handled: it stays unacknowledged and is redelivered.
 					return p.shutdown()
 				}
 				return err
 			}
-			p.handle(msg)
-			for drained := false; !drained && len(p.pending) < p.cfg.CheckpointEvents; {
-				select {
-				case msg := <-in:
-					p.handle(msg)
-				default:
-					drained = true
-				}
+			for _, msg := range batch {
+				p.handle(msg)
 			}
 			if len(p.pending) >= p.cfg.CheckpointEvents {
 				if err := p.checkpoint(ctx); err != nil {
@@ -266,23 +276,66 @@ func (p *pipeline) catchUp(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("read session state: %w", err)
 		}
-		p.m.stateRecords.WithLabelValues("read").Inc()
-		if msg.Properties()[writerProperty] == p.self {
-			continue
+		p.take(msg)
+	}
+	p.m.openSessions.WithLabelValues(p.ns).Set(float64(p.z.Open()))
+	return nil
+}
+
+// before makes sure the state of every key of batch is known before it is handled.
+// For keys this instance owns, reading to the end of the session-state topic is enough.
+// A key that comes from another instance may have a record on its way: its previous
+// owner sent it and died before the broker stored it, while the broker already handed
+// the key's unacknowledged events here. The end of the topic does not include it yet,
+// so this instance writes a marker and reads up to it: the broker appends messages to
+// a topic in the order it receives them, and it received that record before it noticed
+// the death that moved the events here, so the record lies before the marker.
+func (p *pipeline) before(ctx context.Context, batch []pulsar.ConsumerMessage) error {
+	for _, msg := range batch {
+		if !p.z.Owns(msg.Key()) {
+			return p.sync(ctx)
 		}
-		var r Record
-		if err := json.Unmarshal(msg.Payload(), &r); err != nil {
-			p.log.Warn("undecodable state record skipped", "err", err, "message_id", msg.ID().String())
-			continue
+	}
+	return p.catchUp(ctx)
+}
+
+// sync writes a marker to the session-state topic and reads every record up to it.
+func (p *pipeline) sync(ctx context.Context) error {
+	id, err := p.state.Send(ctx, &pulsar.ProducerMessage{Properties: map[string]string{writerProperty: p.self, markerProperty: "1"}})
+	if err != nil {
+		return fmt.Errorf("write a marker to session state: %w", err)
+	}
+	for {
+		msg, err := p.reader.Next(ctx)
+		if err != nil {
+			return fmt.Errorf("read session state: %w", err)
 		}
-		if p.z.Apply(msg.Key(), &r) {
-			p.store.Fold(msg.Key(), &r)
-		} else {
-			p.m.staleRecords.Inc()
+		p.take(msg)
+		if m := msg.ID(); m.LedgerID() == id.LedgerID() && m.EntryID() == id.EntryID() && m.BatchIdx() == id.BatchIdx() {
+			break
 		}
 	}
 	p.m.openSessions.WithLabelValues(p.ns).Set(float64(p.z.Open()))
 	return nil
+}
+
+// take applies one message of the session-state topic: another instance's record
+// replaces what is held for its key and its counts join the aggregates.
+func (p *pipeline) take(msg pulsar.Message) {
+	p.m.stateRecords.WithLabelValues("read").Inc()
+	if msg.Properties()[writerProperty] == p.self || msg.Properties()[markerProperty] != "" {
+		return
+	}
+	var r Record
+	if err := json.Unmarshal(msg.Payload(), &r); err != nil {
+		p.log.Warn("undecodable state record skipped", "err", err, "message_id", msg.ID().String())
+		return
+	}
+	if p.z.Apply(msg.Key(), &r) {
+		p.store.Fold(msg.Key(), &r)
+	} else {
+		p.m.staleRecords.Inc()
+	}
 }
 
 // shutdown writes the last checkpoint, so every event processed is acknowledged,

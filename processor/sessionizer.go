@@ -170,6 +170,14 @@ func (z *Sessionizer) Open() int { return z.open }
 // Keys reports how many user keys are held, with or without an open session.
 func (z *Sessionizer) Keys() int { return len(z.keys) }
 
+// Owns reports whether this instance wrote or changed the last state of key. For such a
+// key no record of another instance can be in flight; for any other key one can be (a
+// previous owner's last record, sent just before it died).
+func (z *Sessionizer) Owns(key string) bool {
+	ks := z.keys[key]
+	return ks != nil && (ks.writer == "" || ks.writer == z.self)
+}
+
 // Add applies one event found at pos (nil when not from a topic).
 func (z *Sessionizer) Add(e *schemas.Event, pos *position) Outcome {
 	key := e.UserKey()
