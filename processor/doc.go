@@ -31,7 +31,13 @@
 // key's earlier events, which happens after their state record is durable. Every
 // instance tails the session-state topic and, before it processes a batch, reads it to
 // its end (Reader.HasNext asks the broker for the last position), so the new owner
-// holds the previous owner's last record before it sees the key's next event. Records
+// holds the previous owner's last record before it sees the key's next event. When an
+// owner dies, the broker hands its unacknowledged events on at once, possibly before it
+// has stored the last record the dead owner sent; the end of the topic does not include
+// that record yet. So before handling events of a key it does not own, an instance
+// writes a marker to the session-state topic and reads up to it: the broker appends in
+// the order it receives, and it received the record before it noticed the death.
+// Records
 // of other instances replace what an instance held for that key, so a key that comes
 // back after a while is never processed from an outdated copy. A record whose position
 // is behind the one held (a record of a crashed owner that landed late) is ignored.
