@@ -43,6 +43,8 @@ func run() error {
 	fs.StringVar(&cfg.S3Endpoint, "s3.endpoint", env("CLICKTRAIL_S3_ENDPOINT", provision.DefaultS3Endpoint), "object store host:port (CLICKTRAIL_S3_ENDPOINT)")
 	fs.StringVar(&cfg.S3AccessKey, "s3.access-key", env("CLICKTRAIL_S3_ACCESS_KEY", provision.DefaultS3AccessKey), "object store access key (CLICKTRAIL_S3_ACCESS_KEY)")
 	fs.StringVar(&cfg.S3SecretKey, "s3.secret-key", env("CLICKTRAIL_S3_SECRET_KEY", provision.DefaultS3SecretKey), "object store secret key (CLICKTRAIL_S3_SECRET_KEY)")
+	fs.StringVar(&cfg.Cluster, "pulsar.cluster", env("CLICKTRAIL_PULSAR_CLUSTER", "standalone"), "Pulsar cluster the tenants are allowed on (CLICKTRAIL_PULSAR_CLUSTER)")
+	fs.BoolVar(&cfg.S3UseTLS, "s3.tls", env("CLICKTRAIL_S3_TLS", "false") == "true", "use HTTPS to the object store (CLICKTRAIL_S3_TLS=true)")
 	fs.StringVar(&cfg.Bucket, "s3.bucket", env("CLICKTRAIL_S3_BUCKET", provision.DefaultBucket), "archive bucket (CLICKTRAIL_S3_BUCKET)")
 	fs.IntVar(&cfg.RetentionMinutes, "retention.minutes", 0, "keep acknowledged messages this long (default 7 days)")
 	fs.Int64Var(&cfg.RetentionSizeMB, "retention.size-mb", 0, "retained data per topic (default 20480)")
