@@ -1,10 +1,11 @@
 // Package collector is Clicktrail's ingest API: the Segment HTTP Tracking API on Gin.
 //
 // A request is answered 200 only after Pulsar has acknowledged every event of it:
-// valid events in the source's partitioned events topic (keyed by user key, LZ4,
-// key-based batches), invalid ones with their reason in events-invalid. When the broker
-// is unavailable or the producer queues are full the answer is 503 with Retry-After, and
-// the client retries; a retry may store an event twice, which readers remove by messageId.
+// valid events in the source's partitioned events topic (keyed by user key, key-based
+// batches, LZ4 by default: see Config.Compression), invalid ones with their reason in
+// events-invalid. When the broker is unavailable, the producer queues are full or too
+// many requests are in flight the answer is 503 with Retry-After, and the client
+// retries; a retry may store an event twice, which readers remove by messageId.
 package collector
 
 import (
@@ -14,6 +15,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"runtime/debug"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -64,8 +66,10 @@ func (c *Collector) Handler(pub Publisher) http.Handler {
 
 // Run serves until ctx is done, then shuts down in order: readiness off → stop
 // accepting and drain requests in flight → flush the producers (every acknowledgement
-// a client still waits for) → close the Pulsar client.
+// a client still waits for) → close the Pulsar client. Run is for a process of the
+// collector's own: it first tunes the Go runtime (TuneRuntime).
 func (c *Collector) Run(ctx context.Context) error {
+	c.TuneRuntime()
 	ln, err := net.Listen("tcp", c.cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", c.cfg.Addr, err)
@@ -73,8 +77,28 @@ func (c *Collector) Run(ctx context.Context) error {
 	return c.Serve(ctx, ln)
 }
 
-// Serve is Run on a listener the caller opened (tests use port 0).
+// TuneRuntime applies the process-wide settings of the Go runtime: the garbage
+// collector's target (GCPercent) and the soft memory limit (MemoryLimitMB). Serve does
+// not, so that tests and a process embedding the collector among other services keep
+// their own.
+func (c *Collector) TuneRuntime() {
+	if c.cfg.GCPercent > 0 {
+		debug.SetGCPercent(c.cfg.GCPercent)
+	}
+	if c.cfg.MemoryLimitMB > 0 {
+		debug.SetMemoryLimit(c.cfg.MemoryLimitMB << 20)
+	}
+}
+
+// Serve is Run on a listener the caller opened (tests use port 0), without tuning the
+// runtime.
 func (c *Collector) Serve(ctx context.Context, ln net.Listener) error {
+	if c.cfg.PprofAddr != "" {
+		if err := servePprof(ctx, c.cfg.PprofAddr, c.log); err != nil {
+			ln.Close()
+			return err
+		}
+	}
 	client, err := pulsarx.NewClient(c.cfg.PulsarURL, c.log)
 	if err != nil {
 		ln.Close()

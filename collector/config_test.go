@@ -53,6 +53,14 @@ func TestValidateNamesTheBadSetting(t *testing.T) {
 		{"a batching delay over a second is refused", func(c *Config) { c.BatchDelay = 2 * time.Second }, "--collector.batch-delay"},
 		{"an empty instance id is refused", func(c *Config) { c.InstanceID = "" }, "--collector.instance-id"},
 		{"a missing sources file is refused", func(c *Config) { c.SourcesFile = "" }, "--sources"},
+		{"zstd is refused", func(c *Config) { c.Compression = "zstd" }, "--collector.compression"},
+		{"lz4 is accepted", func(c *Config) { c.Compression = "lz4" }, ""},
+		{"a negative GC percent is refused", func(c *Config) { c.GCPercent = -1 }, "--collector.gc-percent"},
+		{"a memory limit too small to run in is refused", func(c *Config) { c.MemoryLimitMB = 8 }, "--collector.memory-limit-mb"},
+		{"no memory limit of its own is accepted", func(c *Config) { c.MemoryLimitMB = 0 }, ""},
+		{"pprof on loopback is accepted", func(c *Config) { c.PprofAddr = "127.0.0.1:6061" }, ""},
+		{"pprof on every interface is refused", func(c *Config) { c.PprofAddr = ":6061" }, "--collector.pprof-addr"},
+		{"pprof on a public address is refused", func(c *Config) { c.PprofAddr = "203.0.113.1:6061" }, "--collector.pprof-addr"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -67,5 +75,16 @@ func TestValidateNamesTheBadSetting(t *testing.T) {
 				t.Fatalf("err = %v, want it to name %q", err, tc.want)
 			}
 		})
+	}
+}
+
+func TestTheRuntimesOwnVariablesWinOverTheTuningDefaults(t *testing.T) {
+	if cfg := DefaultConfig(); cfg.GCPercent != 400 || cfg.MemoryLimitMB != 150 {
+		t.Fatalf("defaults: gc percent %d, memory limit %d MiB", cfg.GCPercent, cfg.MemoryLimitMB)
+	}
+	t.Setenv("GOGC", "150")
+	t.Setenv("GOMEMLIMIT", "1GiB")
+	if cfg := DefaultConfig(); cfg.GCPercent != 0 || cfg.MemoryLimitMB != 0 {
+		t.Errorf("with GOGC and GOMEMLIMIT set: gc percent %d, memory limit %d MiB, want 0 and 0 (the runtime's)", cfg.GCPercent, cfg.MemoryLimitMB)
 	}
 }

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/mileusna/useragent"
 
 	"github.com/clicktrail/clicktrail/schemas"
 )
@@ -21,13 +20,41 @@ type requestInfo struct {
 	userAgent  string
 	source     *Source
 	sentAt     *schemas.Time // the batch's sentAt, for events without their own
+
+	ipText string // clientIP as stored, once computed
+	ipDone bool
+}
+
+// ip returns the client address as stored: anonymized unless keepFullIP, "" when
+// unknown. It is computed once per request, not once per event.
+func (r *requestInfo) ip(keepFullIP bool) string {
+	if !r.ipDone {
+		r.ipDone = true
+		if ip := r.clientIP; ip.IsValid() {
+			if !keepFullIP {
+				ip = anonymizeIP(ip)
+			}
+			r.ipText = ip.String()
+		}
+	}
+	return r.ipText
+}
+
+// enricher sets the collector-owned fields of events; one serves every request.
+type enricher struct {
+	keepFullIP bool
+	agents     *userAgents
+}
+
+func newEnricher(keepFullIP bool) *enricher {
+	return &enricher{keepFullIP: keepFullIP, agents: newUserAgents(uaCacheSize)}
 }
 
 // enrich sets the collector-owned fields of e: receivedAt, the corrected timestamp (the
 // client's kept as originalTimestamp), a generated messageId when there is none, the
 // client IP (anonymized unless keepFullIP), the parsed user agent and bot flag, the
 // campaign from the page URL when the context has none, and tenant and source.
-func enrich(e *schemas.Event, r *requestInfo, keepFullIP bool) {
+func (en *enricher) enrich(e *schemas.Event, r *requestInfo) {
 	e.ReceivedAt = schemas.NewTime(r.receivedAt)
 	if e.OriginalTimestamp == nil {
 		e.OriginalTimestamp = e.Timestamp
@@ -48,43 +75,20 @@ func enrich(e *schemas.Event, r *requestInfo, keepFullIP bool) {
 	if ua == "" {
 		ua = r.userAgent
 	}
-	en := &schemas.Enrichment{}
-	if r.clientIP.IsValid() {
-		ip := r.clientIP
-		if !keepFullIP {
-			ip = anonymizeIP(ip)
-		}
-		en.IP = ip.String()
-	}
+	x := &schemas.Enrichment{IP: r.ip(en.keepFullIP)}
 	if ua != "" {
-		p := useragent.Parse(ua)
-		en.Browser, en.BrowserVersion = p.Name, p.Version
-		en.OS, en.OSVersion = p.OS, p.OSVersion
-		en.DeviceType = deviceType(p)
-		en.IsBot = p.Bot
+		p := en.agents.parse(ua)
+		x.Browser, x.BrowserVersion = p.Browser, p.BrowserVersion
+		x.OS, x.OSVersion = p.OS, p.OSVersion
+		x.DeviceType, x.IsBot = p.DeviceType, p.IsBot
 	}
-	e.Enrichment = en
+	e.Enrichment = x
 
 	if e.Ctx.Campaign == (schemas.Campaign{}) && e.Ctx.Page.URL != "" {
 		if c, ok := campaignFromURL(e.Ctx.Page.URL); ok {
 			e.Ctx.Campaign = c
 			e.Context = withCampaign(e.Context, c)
 		}
-	}
-}
-
-func deviceType(p useragent.UserAgent) string {
-	switch {
-	case p.Bot:
-		return "bot"
-	case p.Tablet:
-		return "tablet"
-	case p.Mobile:
-		return "mobile"
-	case p.Desktop:
-		return "desktop"
-	default:
-		return "unknown"
 	}
 }
 
@@ -120,10 +124,7 @@ func campaignFromURL(raw string) (schemas.Campaign, bool) {
 
 // withCampaign returns the raw context with campaign set, other keys kept as sent.
 func withCampaign(raw json.RawMessage, c schemas.Campaign) json.RawMessage {
-	b, err := json.Marshal(c)
-	if err != nil {
-		return raw
-	}
+	b := appendCampaign(make([]byte, 0, 64), c)
 	trimmed := bytes.TrimSpace(raw)
 	// The common case, a context object without a campaign key: splice the key in
 	// rather than decoding and re-encoding the whole context.

@@ -102,7 +102,7 @@ func TestEnrichment(t *testing.T) {
 			}
 			info := tc.info
 			info.receivedAt, info.source = received, src
-			enrich(e, &info, false)
+			newEnricher(false).enrich(e, &info)
 			tc.check(t, e)
 			if _, err := json.Marshal(e); err != nil {
 				t.Fatal(err)

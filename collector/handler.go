@@ -2,20 +2,17 @@ package collector
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/netip"
+	"runtime"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/gin-gonic/gin"
-	gojson "github.com/goccy/go-json"
-	"github.com/google/uuid"
 	"golang.org/x/time/rate"
 
 	"github.com/clicktrail/clicktrail/schemas"
@@ -30,14 +27,19 @@ type api struct {
 	metrics  *metrics
 	now      func() time.Time
 	inFlight chan struct{}
+	work     chan struct{}            // the CPU slots: see handle
 	limiters map[string]*rate.Limiter // by write key
+	enricher *enricher
+	bodies   bodyPool
 }
 
 func newAPI(cfg *Config, sources Sources, pub Publisher, log *slog.Logger, m *metrics, now func() time.Time) *api {
 	a := &api{
 		cfg: cfg, sources: sources, pub: pub, log: log, metrics: m, now: now,
 		inFlight: make(chan struct{}, cfg.MaxInFlight),
+		work:     make(chan struct{}, 2*runtime.GOMAXPROCS(0)),
 		limiters: map[string]*rate.Limiter{},
+		enricher: newEnricher(cfg.KeepFullIP),
 	}
 	for key, s := range sources {
 		if s.RateLimit.EventsPerSecond > 0 {
@@ -137,7 +139,18 @@ func (a *api) handle(typ string) gin.HandlerFunc {
 			a.metrics.requests.WithLabelValues(endpoint, strconv.Itoa(c.Writer.Status())).Inc()
 			a.metrics.requestSeconds.Observe(time.Since(start).Seconds())
 		}()
-		body, err := readBody(c.Request, a.cfg.MaxBody)
+		buf := a.bodies.get()
+		bufHeld := true
+		// releaseBody gives the body buffer back. Nothing holds on to the body by
+		// then: events are copied when decoded, invalid ones into their record.
+		releaseBody := func() {
+			if bufHeld {
+				bufHeld = false
+				a.bodies.put(buf)
+			}
+		}
+		defer releaseBody()
+		body, err := readBody(c.Request, a.cfg.MaxBody, buf)
 		switch {
 		case errors.Is(err, errTooLarge):
 			fail(c, http.StatusRequestEntityTooLarge, err.Error(), 0)
@@ -149,6 +162,27 @@ func (a *api) handle(typ string) gin.HandlerFunc {
 			fail(c, http.StatusBadRequest, err.Error(), 0)
 			return
 		}
+		// Decoding, enriching and encoding take CPU and memory; reading the body and
+		// waiting for Pulsar take neither (a slow client must not hold a slot). So of
+		// the requests limitInFlight admits, only two per CPU do the former at once;
+		// the others wait here holding their body alone. Under overload this keeps
+		// the memory of the requests in flight small and flat, and the goroutines that
+		// compete for the CPU few, so the refusals of limitInFlight go out at once.
+		select {
+		case a.work <- struct{}{}:
+		case <-c.Request.Context().Done():
+			// The client has gone; the answer is for the metrics.
+			fail(c, http.StatusServiceUnavailable, "collector overloaded: try again shortly", 1)
+			return
+		}
+		working := true
+		stopWorking := func() {
+			if working {
+				working = false
+				<-a.work
+			}
+		}
+		defer stopWorking()
 		a.metrics.bytesIn.Add(float64(len(body)))
 		var req *batchRequest
 		if typ == "" {
@@ -186,7 +220,10 @@ func (a *api) handle(typ string) gin.HandlerFunc {
 		info := &requestInfo{receivedAt: start.UTC(), clientIP: a.clientIP(c), userAgent: c.GetHeader("User-Agent"), source: src, sentAt: req.SentAt}
 		ctx, cancel := context.WithTimeout(c.Request.Context(), a.cfg.PublishTimeout)
 		defer cancel()
-		resp, err := a.publish(ctx, req, info, c.GetHeader("traceparent"), c.GetHeader("X-Request-Id"))
+		sent := a.send(ctx, req, info, c.GetHeader("traceparent"), c.GetHeader("X-Request-Id"))
+		stopWorking()
+		releaseBody()
+		resp, err := sent.wait(ctx)
 		switch {
 		case errors.Is(err, ErrOverloaded):
 			fail(c, http.StatusServiceUnavailable, "collector overloaded: try again shortly", 1)
@@ -197,98 +234,6 @@ func (a *api) handle(typ string) gin.HandlerFunc {
 			c.JSON(http.StatusOK, resp)
 		}
 	}
-}
-
-// publish validates, enriches and publishes every event of req, and waits for all the
-// acknowledgements (or ctx). Any failure fails the request: the client retries it whole
-// and de-duplication by messageId removes what had already been stored.
-func (a *api) publish(ctx context.Context, req *batchRequest, info *requestInfo, traceparent, requestID string) (*response, error) {
-	src := info.source
-	resp := &response{Rejected: []rejected{}}
-	var (
-		wg       sync.WaitGroup
-		mu       sync.Mutex
-		firstErr error
-	)
-	if requestID == "" {
-		requestID = uuid.NewString()
-	}
-	send := func(topic string, msg *Message) {
-		wg.Add(1)
-		a.metrics.pending.Inc()
-		a.pub.PublishAsync(ctx, topic, msg, func(err error) {
-			a.metrics.pending.Dec()
-			if err != nil {
-				mu.Lock()
-				if firstErr == nil {
-					firstErr = err
-				}
-				mu.Unlock()
-			}
-			wg.Done()
-		})
-	}
-	props := func() map[string]string {
-		p := map[string]string{"source": src.ID, "request_id": requestID}
-		if traceparent != "" {
-			p["traceparent"] = traceparent
-		}
-		return p
-	}
-
-	accepted := 0
-	for i, raw := range req.Batch {
-		e, err := schemas.ParseEvent(raw)
-		if err == nil {
-			err = e.Validate()
-		}
-		if err != nil {
-			var ve *schemas.ValidationError
-			if !errors.As(err, &ve) {
-				ve = &schemas.ValidationError{Reason: err.Error()}
-			}
-			resp.Rejected = append(resp.Rejected, rejected{Index: i, Reason: ve.Error()})
-			a.metrics.eventsRejected.WithLabelValues(src.Tenant, reasonLabel(ve)).Inc()
-			inv := schemas.InvalidEvent{
-				Reason: ve.Reason, Field: ve.Field, Index: i, ReceivedAt: info.receivedAt,
-				Tenant: src.Tenant, Source: src.ID, RequestID: requestID, UserAgent: info.userAgent,
-			}
-			if json.Valid(raw) {
-				inv.Raw = raw
-			} else {
-				inv.RawText = string(raw)
-			}
-			if e != nil {
-				inv.MessageID, inv.UserKey = e.MessageID, e.UserKey()
-			}
-			payload, _ := json.Marshal(inv)
-			send(src.Topic(schemas.TopicInvalid), &Message{Key: inv.UserKey, Payload: payload, Properties: props(), EventTime: info.receivedAt})
-			continue
-		}
-		enrich(e, info, a.cfg.KeepFullIP)
-		payload, err := gojson.Marshal(e)
-		if err != nil {
-			return nil, err
-		}
-		p := props()
-		p["message_id"] = e.MessageID
-		send(src.Topic(schemas.TopicEvents), &Message{Key: e.UserKey(), Payload: payload, Properties: p, EventTime: e.Timestamp.Time})
-		accepted++
-	}
-
-	done := make(chan struct{})
-	go func() { wg.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	}
-	if firstErr != nil {
-		return nil, firstErr
-	}
-	resp.Accepted = accepted
-	a.metrics.eventsAccepted.WithLabelValues(src.Tenant).Add(float64(accepted))
-	return resp, nil
 }
 
 // authenticate finds the source by the write key in HTTP Basic auth (as the user

@@ -37,23 +37,38 @@ func (f PublisherFunc) PublishAsync(ctx context.Context, topic string, msg *Mess
 // ErrOverloaded says a producer queue is full: answer at once, let the client retry.
 var ErrOverloaded = errors.New("producer queue full")
 
+// compressionType maps a value of --collector.compression to the client's type.
+func compressionType(name string) (pulsar.CompressionType, bool) {
+	switch name {
+	case "none":
+		return pulsar.NoCompression, true
+	case "lz4":
+		return pulsar.LZ4, true
+	case "snappy":
+		return pulsar.SNAPPY, true
+	}
+	return 0, false
+}
+
 // pulsarPublisher keeps one producer per topic on the process's one client.
 type pulsarPublisher struct {
-	client     pulsar.Client
-	instance   string
-	batchDelay time.Duration
-	maxPending int
-	log        *slog.Logger
-	metrics    *metrics
+	client      pulsar.Client
+	instance    string
+	batchDelay  time.Duration
+	maxPending  int
+	compression pulsar.CompressionType
+	log         *slog.Logger
+	metrics     *metrics
 
 	mu        sync.Mutex
 	producers map[string]pulsar.Producer
 }
 
 func newPulsarPublisher(client pulsar.Client, cfg *Config, log *slog.Logger, m *metrics) *pulsarPublisher {
+	ct, _ := compressionType(cfg.Compression) // Validate checked it
 	return &pulsarPublisher{
 		client: client, instance: cfg.InstanceID, batchDelay: cfg.BatchDelay, maxPending: cfg.MaxPending,
-		log: log, metrics: m, producers: map[string]pulsar.Producer{},
+		compression: ct, log: log, metrics: m, producers: map[string]pulsar.Producer{},
 	}
 }
 
@@ -69,7 +84,7 @@ func (p *pulsarPublisher) producer(topic string) (pulsar.Producer, error) {
 		// A stable name lets the broker drop a message the client re-sends after a
 		// reconnect (namespace de-duplication is on).
 		Name:                    "collector-" + p.instance + "-" + strings.NewReplacer("persistent://", "", "/", "-").Replace(topic),
-		CompressionType:         pulsar.LZ4,
+		CompressionType:         p.compression,
 		BatcherBuilderType:      pulsar.KeyBasedBatchBuilder,
 		BatchingMaxPublishDelay: p.batchDelay,
 		BatchingMaxMessages:     1000,
@@ -95,7 +110,7 @@ func (p *pulsarPublisher) PublishAsync(ctx context.Context, topic string, msg *M
 		Key: msg.Key, Payload: msg.Payload, Properties: msg.Properties, EventTime: msg.EventTime,
 	}, func(_ pulsar.MessageID, _ *pulsar.ProducerMessage, err error) {
 		p.metrics.publishSeconds.Observe(time.Since(start).Seconds())
-		if errors.Is(err, pulsar.ErrSendQueueIsFull) {
+		if errors.Is(err, pulsar.ErrSendQueueIsFull) || errors.Is(err, pulsar.ErrMemoryBufferIsFull) {
 			err = ErrOverloaded
 		}
 		if err != nil {

@@ -51,6 +51,7 @@ func run(mode, addr, sources, pulsarURL, topic string) error {
 		if err != nil {
 			return err
 		}
+		c.TuneRuntime() // as the collector's own process does: the same runtime
 		api := c.Handler(collector.PublisherFunc(func(_ context.Context, _ string, _ *collector.Message, done func(error)) { done(nil) }))
 		mux := http.NewServeMux()
 		mux.Handle("/", api)

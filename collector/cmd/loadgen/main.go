@@ -3,9 +3,16 @@
 //
 //	loadgen -url http://127.0.0.1:8088 -duration 20s -concurrency 32          # as fast as it goes
 //	loadgen -url http://127.0.0.1:8088 -duration 20s -rate 1000               # 1,000 requests/s
+//
+// It shares the machine with the collector and the broker in the benchmark, so it is
+// built to cost little: every request (headers and body) is built before the run and
+// goes out in one write on a kept-alive connection; the answer's status line and
+// headers are read from a buffer and its body discarded, without net/http's client
+// (its goroutine hand-offs and allocations cost several times as much per request).
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -14,12 +21,15 @@ import (
 	"io"
 	"maps"
 	"math/rand/v2"
-	"net/http"
+	"net"
+	"net/url"
 	"os"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -29,7 +39,7 @@ type result struct {
 }
 
 func main() {
-	url := flag.String("url", "http://127.0.0.1:8088", "collector base URL")
+	target := flag.String("url", "http://127.0.0.1:8088", "collector base URL (http only)")
 	key := flag.String("key", "dev", "write key")
 	duration := flag.Duration("duration", 20*time.Second, "how long to send")
 	concurrency := flag.Int("concurrency", 32, "requests in flight at most")
@@ -38,34 +48,56 @@ func main() {
 	users := flag.Int("users", 10000, "distinct visitors")
 	jsonOut := flag.Bool("json", false, "print the report as one JSON line")
 	flag.Parse()
-
-	bodies := make([][]byte, 256)
-	for i := range bodies {
-		bodies[i] = batch(i, *perBatch, *users)
+	if err := run(*target, *key, *duration, *concurrency, *rate, *perBatch, *users, *jsonOut); err != nil {
+		fmt.Fprintln(os.Stderr, "loadgen:", err)
+		os.Exit(1)
 	}
-	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: *concurrency * 2, MaxConnsPerHost: *concurrency * 2}, Timeout: 30 * time.Second}
-	ctx, cancel := context.WithTimeout(context.Background(), *duration)
+}
+
+func run(target, key string, duration time.Duration, concurrency int, rate float64, perBatch, users int, jsonOut bool) error {
+	u, err := url.Parse(target)
+	if err != nil || u.Scheme != "http" || u.Host == "" {
+		return fmt.Errorf("-url %q: want http://host:port", target)
+	}
+	requests := make([][]byte, 256)
+	var bodyBytes int
+	for i := range requests {
+		body := batch(i, perBatch, users)
+		bodyBytes = len(body)
+		requests[i] = request(u, key, body)
+	}
+	conns := &pool{addr: u.Host}
+	defer conns.close()
+	ctx, cancel := context.WithTimeout(context.Background(), duration)
 	defer cancel()
 
 	var (
 		mu      sync.Mutex
-		results []result
+		results = make([]result, 0, 1<<16)
+		wg      sync.WaitGroup
 	)
-	tokens := make(chan struct{}, *concurrency)
-	var wg sync.WaitGroup
-	start := time.Now()
-	var tick <-chan time.Time
-	if *rate > 0 {
-		t := time.NewTicker(time.Duration(float64(time.Second) / *rate))
-		defer t.Stop()
-		tick = t.C
+	tokens := make(chan struct{}, concurrency)
+	send := func(req []byte) {
+		defer func() { <-tokens; wg.Done() }()
+		r := conns.do(req)
+		mu.Lock()
+		results = append(results, r)
+		mu.Unlock()
 	}
+	start := time.Now()
+	timer := time.NewTimer(0)
+	defer timer.Stop()
 	for n := 0; ctx.Err() == nil; n++ {
-		if tick != nil {
-			select {
-			case <-tick:
-			case <-ctx.Done():
-				continue
+		if rate > 0 {
+			// Open loop: request n is due at start + n/rate. A run that fell behind
+			// (every token taken) catches up at once, as clients with a schedule would.
+			if wait := time.Until(start.Add(time.Duration(float64(n) / rate * float64(time.Second)))); wait > 0 {
+				timer.Reset(wait)
+				select {
+				case <-timer.C:
+				case <-ctx.Done():
+					continue
+				}
 			}
 		}
 		select {
@@ -74,30 +106,176 @@ func main() {
 			continue
 		}
 		wg.Add(1)
-		go func(body []byte) {
-			defer func() { <-tokens; wg.Done() }()
-			req, _ := http.NewRequest(http.MethodPost, *url+"/v1/batch", bytes.NewReader(body))
-			req.Header.Set("Content-Type", "application/json")
-			req.Header.Set("X-Write-Key", *key)
-			t0 := time.Now()
-			resp, err := client.Do(req)
-			r := result{latency: time.Since(t0)}
-			if err == nil {
-				_, _ = io.Copy(io.Discard, resp.Body)
-				resp.Body.Close()
-				r.code = resp.StatusCode
-			}
-			mu.Lock()
-			results = append(results, r)
-			mu.Unlock()
-		}(bodies[n%len(bodies)])
+		go send(requests[n%len(requests)])
 	}
 	wg.Wait()
 	elapsed := time.Since(start)
-	report(results, elapsed, *perBatch, len(bodies[0]), *jsonOut)
+	report(results, elapsed, perBatch, bodyBytes, rate, jsonOut)
+	return nil
 }
 
-func report(results []result, elapsed time.Duration, perBatch, bodyBytes int, asJSON bool) {
+// request returns the whole HTTP/1.1 request: headers and body.
+func request(u *url.URL, key string, body []byte) []byte {
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "POST %s/v1/batch HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\nX-Write-Key: %s\r\nUser-Agent: clicktrail-loadgen\r\nContent-Length: %d\r\n\r\n",
+		strings.TrimSuffix(u.Path, "/"), u.Host, key, len(body))
+	b.Write(body)
+	return b.Bytes()
+}
+
+// pool keeps kept-alive connections, the most recently used first (as net/http does),
+// so a steady load uses as few connections as it needs.
+type pool struct {
+	addr string
+	mu   sync.Mutex
+	idle []*conn
+}
+
+type conn struct {
+	c net.Conn
+	r *bufio.Reader
+}
+
+func (p *pool) get() (*conn, bool, error) {
+	p.mu.Lock()
+	if n := len(p.idle); n > 0 {
+		c := p.idle[n-1]
+		p.idle = p.idle[:n-1]
+		p.mu.Unlock()
+		return c, true, nil
+	}
+	p.mu.Unlock()
+	c, err := net.DialTimeout("tcp", p.addr, 5*time.Second)
+	if err != nil {
+		return nil, false, err
+	}
+	return &conn{c: c, r: bufio.NewReaderSize(c, 4096)}, false, nil
+}
+
+func (p *pool) put(c *conn) {
+	p.mu.Lock()
+	p.idle = append(p.idle, c)
+	p.mu.Unlock()
+}
+
+func (p *pool) close() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, c := range p.idle {
+		c.c.Close()
+	}
+	p.idle = nil
+}
+
+// do sends req and reads the answer. A kept-alive connection the server has closed
+// meanwhile fails before any answer; the request then goes again on a new one.
+func (p *pool) do(req []byte) result {
+	for attempt := 0; ; attempt++ {
+		c, reused, err := p.get()
+		if err != nil {
+			return result{}
+		}
+		t0 := time.Now()
+		code, keep, err := c.roundTrip(req)
+		r := result{latency: time.Since(t0), code: code}
+		if err != nil {
+			c.c.Close()
+			if reused && code == 0 && attempt == 0 {
+				continue
+			}
+			return result{latency: r.latency}
+		}
+		if keep {
+			p.put(c)
+		} else {
+			c.c.Close()
+		}
+		return r
+	}
+}
+
+// roundTrip writes req and reads one answer: its status code, and whether the
+// connection may carry another request.
+func (c *conn) roundTrip(req []byte) (code int, keep bool, err error) {
+	_ = c.c.SetDeadline(time.Now().Add(30 * time.Second))
+	if _, err := c.c.Write(req); err != nil {
+		return 0, false, err
+	}
+	line, err := c.r.ReadSlice('\n')
+	if err != nil {
+		return 0, false, err
+	}
+	if len(line) < 12 || !bytes.HasPrefix(line, []byte("HTTP/1.")) {
+		return 0, false, fmt.Errorf("malformed status line %q", line)
+	}
+	code, err = strconv.Atoi(string(line[9:12]))
+	if err != nil {
+		return 0, false, fmt.Errorf("malformed status line %q", line)
+	}
+	length, chunked, keep := -1, false, true
+	for {
+		line, err := c.r.ReadSlice('\n')
+		if err != nil {
+			return code, false, err
+		}
+		line = bytes.TrimRight(line, "\r\n")
+		if len(line) == 0 {
+			break
+		}
+		name, value, _ := bytes.Cut(line, []byte(":"))
+		value = bytes.TrimSpace(value)
+		switch {
+		case bytes.EqualFold(name, []byte("Content-Length")):
+			if length, err = strconv.Atoi(string(value)); err != nil {
+				return code, false, fmt.Errorf("malformed Content-Length %q", value)
+			}
+		case bytes.EqualFold(name, []byte("Transfer-Encoding")):
+			chunked = bytes.EqualFold(value, []byte("chunked"))
+		case bytes.EqualFold(name, []byte("Connection")):
+			keep = !bytes.EqualFold(value, []byte("close"))
+		}
+	}
+	switch {
+	case chunked:
+		err = discardChunked(c.r)
+	case length >= 0:
+		_, err = c.r.Discard(length)
+	default: // the body lasts until the server closes the connection
+		_, err = io.Copy(io.Discard, c.r)
+		keep = false
+	}
+	return code, keep && err == nil, err
+}
+
+func discardChunked(r *bufio.Reader) error {
+	for {
+		line, err := r.ReadSlice('\n')
+		if err != nil {
+			return err
+		}
+		size, _, _ := bytes.Cut(bytes.TrimRight(line, "\r\n"), []byte(";"))
+		n, err := strconv.ParseInt(string(size), 16, 64)
+		if err != nil {
+			return fmt.Errorf("malformed chunk size %q", line)
+		}
+		if n == 0 { // trailers, then an empty line
+			for {
+				line, err := r.ReadSlice('\n')
+				if err != nil {
+					return err
+				}
+				if len(bytes.TrimRight(line, "\r\n")) == 0 {
+					return nil
+				}
+			}
+		}
+		if _, err := r.Discard(int(n) + 2); err != nil {
+			return err
+		}
+	}
+}
+
+func report(results []result, elapsed time.Duration, perBatch, bodyBytes int, rate float64, asJSON bool) {
 	codes := map[int]int{}
 	var ok, refused []time.Duration
 	for _, r := range results {
@@ -121,9 +299,11 @@ func report(results []result, elapsed time.Duration, perBatch, bodyBytes int, as
 		"seconds": elapsed.Seconds(), "requests": len(results), "status": codes,
 		"events_per_second":   float64(codes[200]*perBatch) / elapsed.Seconds(),
 		"requests_per_second": float64(len(results)) / elapsed.Seconds(),
+		"target_rate":         rate,
 		"p50_ms":              pct(0.50), "p90_ms": pct(0.90), "p99_ms": pct(0.99), "max_ms": pct(1),
 		"body_bytes": bodyBytes, "events_per_batch": perBatch,
-		"refused_p99_ms": percentile(refused, 0.99),
+		"refused_p50_ms": percentile(refused, 0.50), "refused_p99_ms": percentile(refused, 0.99),
+		"cpu_seconds": cpuSeconds(),
 	}
 	if asJSON {
 		_ = json.NewEncoder(os.Stdout).Encode(out)
@@ -133,8 +313,17 @@ func report(results []result, elapsed time.Duration, perBatch, bodyBytes int, as
 	for _, c := range slices.Sorted(maps.Keys(codes)) {
 		cs = append(cs, fmt.Sprintf("%d×%d", codes[c], c))
 	}
-	fmt.Printf("%d requests in %.1fs (%s): %.0f events/s accepted, latency of 200s p50 %.1f ms p90 %.1f ms p99 %.1f ms max %.1f ms; %d-event batches of %d bytes\n",
-		len(results), elapsed.Seconds(), strings.Join(cs, ", "), out["events_per_second"], pct(.5), pct(.9), pct(.99), pct(1), perBatch, bodyBytes)
+	fmt.Printf("%d requests in %.1fs (%s): %.0f events/s accepted, latency of 200s p50 %.1f ms p90 %.1f ms p99 %.1f ms max %.1f ms; %d-event batches of %d bytes; loadgen used %.1f s of CPU\n",
+		len(results), elapsed.Seconds(), strings.Join(cs, ", "), out["events_per_second"], pct(.5), pct(.9), pct(.99), pct(1), perBatch, bodyBytes, cpuSeconds())
+}
+
+// cpuSeconds is the CPU time (user and system) this process has used.
+func cpuSeconds() float64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
 }
 
 // batch builds a realistic batch: page views and clicks of one visitor, about 600

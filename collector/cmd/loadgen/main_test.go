@@ -1,0 +1,84 @@
+package main
+
+import (
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+func TestRequestsGoOutOnKeptAliveConnectionsAndEveryAnswerIsRead(t *testing.T) {
+	var conns atomic.Int32
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		if r.Header.Get("X-Write-Key") != "k" || !strings.HasPrefix(string(body), `{"batch":[`) {
+			w.WriteHeader(400)
+			return
+		}
+		switch r.URL.Query().Get("answer") {
+		case "chunked":
+			_, _ = w.Write([]byte("part one "))
+			w.(http.Flusher).Flush()
+			_, _ = w.Write([]byte("part two"))
+		case "close":
+			w.Header().Set("Connection", "close")
+			w.WriteHeader(503)
+		default:
+			_, _ = w.Write([]byte(`{"accepted":20}`))
+		}
+	}))
+	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			conns.Add(1)
+		}
+	}
+	srv.Start()
+	defer srv.Close()
+	u, _ := url.Parse(srv.URL)
+	p := &pool{addr: u.Host}
+	defer p.close()
+	body := batch(1, 20, 100)
+	for _, tc := range []struct {
+		query string
+		code  int
+	}{{"", 200}, {"", 200}, {"?answer=chunked", 200}, {"", 200}, {"?answer=close", 503}, {"", 200}} {
+		u := *u
+		u.Path = "/"
+		req := request(&u, "k", body)
+		if tc.query != "" {
+			req = []byte(strings.Replace(string(req), "POST /v1/batch ", "POST /v1/batch"+tc.query+" ", 1))
+		}
+		if r := p.do(req); r.code != tc.code {
+			t.Fatalf("%q: status %d, want %d", tc.query, r.code, tc.code)
+		}
+	}
+	// One connection until the server closed it, then a second one.
+	if n := conns.Load(); n != 2 {
+		t.Errorf("%d connections, want 2", n)
+	}
+}
+
+func TestAConnectionTheServerClosedWhileIdleIsReplaced(t *testing.T) {
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		_, _ = w.Write([]byte(`{}`))
+	}))
+	srv.Config.IdleTimeout = 20 * time.Millisecond
+	srv.Start()
+	defer srv.Close()
+	u, _ := url.Parse(srv.URL)
+	p := &pool{addr: u.Host}
+	defer p.close()
+	req := request(u, "k", batch(1, 2, 10))
+	for i := range 3 {
+		if r := p.do(req); r.code != 200 {
+			t.Fatalf("request %d: status %d", i, r.code)
+		}
+		time.Sleep(60 * time.Millisecond) // the server closes the idle connection
+	}
+}
