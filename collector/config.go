@@ -39,7 +39,8 @@ type Config struct {
 	MaxPending int
 	// Compression of the producers' batches: lz4, snappy or none [lz4, the event
 	// contract's codec]. Key-based batching (pulsar-client-go 0.19) builds a compressor
-	// for every key of every batch,	// and a request is usually one key (one visitor): LZ4's allocates and clears a 512 KB
+	// for every key of every batch, and a request is usually one key (one visitor):
+	// LZ4's allocates and clears a 512 KB
 	// table each time, a quarter of the collector's CPU and most of its memory under
 	// load; Snappy's costs nothing to build. Snappy stores a bit more: a 20-event batch
 	// of the load benchmark compresses 11× where LZ4 does 15×. ZSTD's starts a decoder
