@@ -175,10 +175,8 @@ func (a *Archiver) consume(ctx context.Context, sub subscription) error {
 			return a.flush(r, sub, streams)
 		case <-tick.C:
 			for _, s := range streams {
-				if r.due(s) {
-					if err := r.roll(ctx, s, sub.consumer); err != nil && ctx.Err() == nil {
-						return err
-					}
+				if err := r.tick(ctx, s, sub.consumer); err != nil && ctx.Err() == nil {
+					return err
 				}
 			}
 		case cm, ok := <-sub.consumer.Chan():
@@ -211,6 +209,8 @@ func (a *Archiver) flush(r *roller, sub subscription, streams map[string]*stream
 	for _, s := range streams {
 		if err := r.roll(ctx, s, sub.consumer); err != nil {
 			errs = append(errs, fmt.Errorf("final flush of %s: %w", s.topic, err))
+		} else if err := r.ackSkipped(s, sub.consumer); err != nil {
+			errs = append(errs, err)
 		}
 	}
 	return errors.Join(errs...)

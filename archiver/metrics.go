@@ -5,6 +5,7 @@ import "github.com/prometheus/client_golang/prometheus"
 type metrics struct {
 	rows          *prometheus.CounterVec
 	duplicates    *prometheus.CounterVec
+	redelivered   *prometheus.CounterVec
 	undecodable   *prometheus.CounterVec
 	files         prometheus.Counter
 	bytes         prometheus.Counter
@@ -21,6 +22,9 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		}, []string{"table"}),
 		duplicates: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "clicktrail_archiver_duplicates_total", Help: "Messages dropped as repeats of a messageId within the window, by table.",
+		}, []string{"table"}),
+		redelivered: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "clicktrail_archiver_redelivered_total", Help: "Messages delivered again after the file holding them was stored (an acknowledgement the broker lost), skipped, by table.",
 		}, []string{"table"}),
 		undecodable: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "clicktrail_archiver_undecodable_total", Help: "Messages that could not be decoded, stored in the invalid table, by table.",
@@ -44,6 +48,6 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "clicktrail_archiver_dedup_ids", Help: "MessageIds remembered for de-duplication, by topic partition, when its last file was stored.",
 		}, []string{"topic"}),
 	}
-	reg.MustRegister(m.rows, m.duplicates, m.undecodable, m.files, m.bytes, m.uploadSeconds, m.uploadErrors, m.lagSeconds, m.dedupIDs)
+	reg.MustRegister(m.rows, m.duplicates, m.redelivered, m.undecodable, m.files, m.bytes, m.uploadSeconds, m.uploadErrors, m.lagSeconds, m.dedupIDs)
 	return m
 }

@@ -30,6 +30,15 @@ type stream struct {
 	hour      time.Time
 	opened    time.Time
 	dedup     *dedup
+	// stored is the last message of the last file this process stored and acknowledged
+	// on this partition. A message at or before it is a redelivery of a stored one (the
+	// broker lost the acknowledgement, for instance when it restarted): it is skipped,
+	// never written again, or a file beginning with it would be named like the stored
+	// one and overwrite it without the rows de-duplication drops.
+	stored pulsar.MessageID
+	// skipped is the last redelivered message skipped while no file was open, to be
+	// acknowledged again (see roller.tick).
+	skipped pulsar.Message
 }
 
 func (s *stream) open() bool { return s.last != nil }
@@ -47,6 +56,13 @@ type roller struct {
 // add puts msg into s's file, closing and storing the file first when msg belongs to
 // another hour, and afterwards when the file reached the roll size.
 func (r *roller) add(ctx context.Context, s *stream, ack Acker, msg pulsar.Message) error {
+	if s.stored != nil && !after(msg.ID(), s.stored) {
+		r.metrics.redelivered.WithLabelValues(s.table.name).Inc()
+		if !s.open() {
+			s.skipped = msg
+		}
+		return nil
+	}
 	row, at, id, derr := s.table.decode(msg.Payload())
 	if derr != nil || at.IsZero() {
 		at = msg.PublishTime()
@@ -110,6 +126,38 @@ func (r *roller) due(s *stream) bool {
 	return s.open() && r.now().Sub(s.opened) >= r.cfg.RollAge
 }
 
+// tick rolls s's file when it is due, and otherwise acknowledges again the redelivered
+// messages skipped while no file was open (an open file's acknowledgement covers them).
+func (r *roller) tick(ctx context.Context, s *stream, ack Acker) error {
+	if r.due(s) {
+		return r.roll(ctx, s, ack)
+	}
+	return r.ackSkipped(s, ack)
+}
+
+// ackSkipped acknowledges again the redelivered messages skipped while no file was open.
+func (r *roller) ackSkipped(s *stream, ack Acker) error {
+	if s.skipped == nil || s.open() {
+		return nil
+	}
+	if err := ack.AckCumulative(s.skipped); err != nil {
+		return fmt.Errorf("acknowledge up to %v on %s again: %w", s.skipped.ID(), s.topic, err)
+	}
+	s.skipped = nil
+	return nil
+}
+
+// after reports whether a comes after b in one partition (ledger, entry, batch index).
+func after(a, b pulsar.MessageID) bool {
+	if a.LedgerID() != b.LedgerID() {
+		return a.LedgerID() > b.LedgerID()
+	}
+	if a.EntryID() != b.EntryID() {
+		return a.EntryID() > b.EntryID()
+	}
+	return a.BatchIdx() > b.BatchIdx()
+}
+
 // roll closes s's files, stores them (retrying until ctx ends), and only then
 // acknowledges every message up to the file's last, cumulatively. If the process dies
 // before the acknowledgement, delivery restarts at the file's first message, the file
@@ -145,6 +193,7 @@ func (r *roller) roll(ctx context.Context, s *stream, ack Acker) error {
 	if s.dedup != nil {
 		r.metrics.dedupIDs.WithLabelValues(s.topic).Set(float64(s.dedup.size()))
 	}
+	s.stored, s.skipped = s.last.ID(), nil
 	s.main, s.bad, s.last, s.first = nil, nil, nil, nil
 	return nil
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/apache/pulsar-client-go/pulsar"
 	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 
 	"github.com/clicktrail/clicktrail/schemas"
 )
@@ -136,6 +137,63 @@ func TestRollerClosesFilesOnAgeHourAndSize(t *testing.T) {
 			t.Fatalf("%d rows for a repeat received after the window, want 2", s.main.rows)
 		}
 	})
+}
+
+// A broker that restarts can lose an acknowledgement and deliver a stored file's
+// messages again. Rebuilding a file from them would give it the stored file's name
+// while de-duplication drops the rows the stored file holds: the new file would
+// overwrite the stored one without them.
+func TestMessagesRedeliveredAfterTheirFileWasStoredAreSkipped(t *testing.T) {
+	base := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
+	topic := "persistent://acme/web/events-partition-1"
+	msg := func(ledger, entry int64, id string) *fakeMessage {
+		return &fakeMessage{id: pulsar.NewMessageID(ledger, entry, 0, 1), payload: eventAt(t, id, base), topic: topic}
+	}
+	now := base
+	r, uploads := newTestRoller(t, &now, 1<<30)
+	s, ack := &stream{topic: topic, tenant: "acme", table: eventsTable}, &ackRecorder{}
+	add := func(m *fakeMessage) {
+		t.Helper()
+		if err := r.add(context.Background(), s, ack, m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	add(msg(5, 253, "a"))
+	add(msg(5, 254, "b"))
+	if err := r.roll(context.Background(), s, ack); err != nil {
+		t.Fatal(err)
+	}
+	// The acknowledgement is lost: both come again, then a new message.
+	add(msg(5, 253, "a"))
+	add(msg(5, 254, "b"))
+	if s.open() {
+		t.Fatal("a redelivered message opened a file")
+	}
+	if err := r.tick(context.Background(), s, ack); err != nil {
+		t.Fatal(err)
+	}
+	if got := ack.acked[len(ack.acked)-1]; got.EntryID() != 254 {
+		t.Fatalf("last acknowledged %v, want the skipped entry 254 acknowledged again", got)
+	}
+	add(msg(37, 0, "c"))
+	if s.main == nil || s.main.rows != 1 {
+		t.Fatalf("the new message was not written")
+	}
+	if err := r.roll(context.Background(), s, ack); err != nil {
+		t.Fatal(err)
+	}
+	keys := []string{(*uploads)[0].key, (*uploads)[1].key}
+	want := []string{
+		"events/tenant=acme/dt=2026-11-25/hour=10/events-1-5-253-0.parquet",
+		"events/tenant=acme/dt=2026-11-25/hour=10/events-1-37-0-0.parquet",
+	}
+	if len(*uploads) != 2 || keys[0] != want[0] || keys[1] != want[1] {
+		t.Fatalf("uploads %v, want %v", *uploads, want)
+	}
+	var m dto.Metric
+	if err := r.metrics.redelivered.WithLabelValues("events").Write(&m); err != nil || m.GetCounter().GetValue() != 2 {
+		t.Fatalf("redelivered metric %v (%v), want 2", m.GetCounter().GetValue(), err)
+	}
 }
 
 func TestObjectKeys(t *testing.T) {
