@@ -32,28 +32,60 @@ type Counts struct {
 
 // AddEvent counts one event; started says it began a session.
 func (c *Counts) AddEvent(e *schemas.Event, started bool) {
+	ct := eventContrib(e, started)
+	c.add(&ct)
+}
+
+// eventContrib is what event e adds to its minute's counts; started says it began a
+// session.
+func eventContrib(e *schemas.Event, started bool) contrib {
+	ct := contrib{event: e.Type}
 	if e.Type == schemas.TypeTrack {
-		inc(&c.Events, "track/"+e.Event, 1)
-	} else {
-		inc(&c.Events, e.Type, 1)
+		ct.event = "track/" + e.Event
 	}
 	if e.Type == schemas.TypePage || e.Type == schemas.TypeScreen {
-		inc(&c.Pageviews, pageOf(e), 1)
+		ct.page = pageOf(e)
 	}
-	if !started {
+	if started {
+		ct.started = true
+		ct.referrer, ct.utm = host(e.Ctx.Page.Referrer), e.Ctx.Campaign.Source
+		if en := e.Enrichment; en != nil {
+			ct.browser, ct.dev = orUnknown(en.Browser), orUnknown(en.DeviceType)
+		}
+	}
+	return ct
+}
+
+// add counts one contribution: an event, or nothing (the key's activity in the minute
+// its session ended, which only the visitor sketch notes).
+func (c *Counts) add(ct *contrib) {
+	if ct.event == "" {
+		return
+	}
+	inc(&c.Events, ct.event, 1)
+	if ct.page != "" {
+		inc(&c.Pageviews, ct.page, 1)
+	}
+	if !ct.started {
 		return
 	}
 	c.SessionsStarted++
-	if h := host(e.Ctx.Page.Referrer); h != "" {
-		inc(&c.Referrers, h, 1)
+	if ct.referrer != "" {
+		inc(&c.Referrers, ct.referrer, 1)
 	}
-	if src := e.Ctx.Campaign.Source; src != "" {
-		inc(&c.UTMSources, src, 1)
+	if ct.utm != "" {
+		inc(&c.UTMSources, ct.utm, 1)
 	}
-	if en := e.Enrichment; en != nil {
-		inc(&c.Browsers, orUnknown(en.Browser), 1)
-		inc(&c.Devices, orUnknown(en.DeviceType), 1)
+	if ct.browser != "" {
+		inc(&c.Browsers, ct.browser, 1)
+		inc(&c.Devices, ct.dev, 1)
 	}
+}
+
+// add counts one contribution of a checkpoint and notes its key as a visitor.
+func (m *Minute) add(ct *contrib) {
+	m.Counts.add(ct)
+	m.Visitors.Insert([]byte(ct.key))
 }
 
 // AddSession counts a session that ended in this minute.

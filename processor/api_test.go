@@ -6,8 +6,6 @@ import (
 	"net/http/httptest"
 	"testing"
 	"time"
-
-	"github.com/clicktrail/clicktrail/schemas"
 )
 
 func TestStatsAPI(t *testing.T) {
@@ -15,7 +13,7 @@ func TestStatsAPI(t *testing.T) {
 	z := NewSessionizer(DefaultSessionRules(), "me", (&clock{t0}).now)
 	z.Add(ev{0, "m1", "", "/pricing", "https://news.example/a", "news", ""}.event(), nil)
 	z.Add(ev{time.Minute, "m2", "", "/docs", "", "", ""}.event(), nil)
-	z.Checkpoint(func(key string, r *Record, _ []schemas.Session) { store.Fold(key, roundTrip(t, r)) })
+	publish(t, store, play(t, z, checkpoint(t, z)))
 	api := &statsAPI{store: store, keys: map[string][]string{"acme": {"secret"}}, now: func() time.Time { return t0.Add(2 * time.Minute) }}
 
 	tests := []struct {
@@ -69,7 +67,7 @@ func TestAStoreQuerySumsMinutesIntoIntervals(t *testing.T) {
 	} {
 		z.Add(v.event(), &position{Ledger: 1, Entry: int64(i)})
 	}
-	z.Checkpoint(func(key string, r *Record, _ []schemas.Session) { store.Fold(key, r) })
+	publish(t, store, play(t, NewSessionizer(DefaultSessionRules(), "reader", (&clock{t0}).now), checkpoint(t, z)))
 	st := store.Query("acme", t0, t0.Add(10*time.Minute), 5*time.Minute, 10, t0.Add(8*time.Minute))
 	if len(st.Series) != 2 || st.Series[0].Pageviews != 2 || st.Series[1].Pageviews != 1 || st.Series[0].Visitors != 1 {
 		t.Errorf("series %+v", st.Series)
@@ -82,32 +80,50 @@ func TestAStoreQuerySumsMinutesIntoIntervals(t *testing.T) {
 	}
 }
 
-// Two instances expiring the same orphaned key both publish its close; the aggregates
-// count it once.
+// publish merges aggregates into store as they travel: through JSON.
+func publish(t *testing.T, store *Store, aggs []*Aggregate) {
+	t.Helper()
+	for _, a := range aggs {
+		b, err := json.Marshal(a)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got Aggregate
+		if err := json.Unmarshal(b, &got); err != nil {
+			t.Fatal(err)
+		}
+		store.Add(got.Minutes)
+	}
+}
+
+// Two instances expiring the same orphaned key both publish its close; whoever reads
+// the session-state topic counts it once.
 func TestASessionClosedByTwoInstancesIsCountedOnce(t *testing.T) {
 	clk := &clock{t0}
 	owner := NewSessionizer(DefaultSessionRules(), "owner", clk.now)
 	b := NewSessionizer(DefaultSessionRules(), "b", clk.now)
 	c := NewSessionizer(DefaultSessionRules(), "c", clk.now)
+	d := NewSessionizer(DefaultSessionRules(), "d", clk.now) // reads only
 	owner.Add(ev{0, "m1", "", "/", "", "", ""}.event(), &position{Ledger: 1})
-	owner.Checkpoint(func(key string, r *Record, _ []schemas.Session) {
-		b.Apply(key, roundTrip(t, r))
-		c.Apply(key, roundTrip(t, r))
-	})
-	// The owner left; b and c both expire the key.
+	log := checkpoint(t, owner)
+	for _, z := range []*Sessionizer{b, c, d} {
+		play(t, z, log)
+	}
+	// The owner left; b and c both expire the key, before reading each other's close.
 	clk.t = clk.t.Add(time.Hour)
 	b.Expire()
 	c.Expire()
-	store := NewStore()
-	var recB, recC *Record
-	b.Checkpoint(func(key string, r *Record, _ []schemas.Session) { recB = roundTrip(t, r); store.Fold(key, recB) })
-	c.Checkpoint(func(_ string, r *Record, _ []schemas.Session) { recC = roundTrip(t, r) })
-	if b.Apply("anon-1", recC) {
-		store.Fold("anon-1", recC)
+	cb, cc := b.Checkpoint(), c.Checkpoint()
+	if len(cb.Closed) != 1 || len(cc.Closed) != 1 {
+		t.Fatalf("b closed %d sessions and c %d, want 1 each", len(cb.Closed), len(cc.Closed))
 	}
-	st := store.Query("acme", t0, t0.Add(time.Hour), time.Hour, 10, t0)
-	if len(recB.Ended) != 1 || len(recC.Ended) != 0 || st.Totals.SessionsEnded != 1 || st.Totals.Bounces != 1 {
-		t.Errorf("b ended %d, c's record after apply ended %d, store counts %d ended and %d bounces; want 1, 0, 1, 1",
-			len(recB.Ended), len(recC.Ended), st.Totals.SessionsEnded, st.Totals.Bounces)
+	log = append(cb.Commits, cc.Commits...)
+	for _, z := range []*Sessionizer{b, c, d} {
+		store := NewStore()
+		publish(t, store, play(t, z, log))
+		st := store.Query("acme", t0, t0.Add(time.Hour), time.Hour, 10, t0)
+		if st.Totals.SessionsEnded != 1 || st.Totals.Bounces != 1 {
+			t.Errorf("%s counts %d ended sessions and %d bounces, want 1 and 1", z.self, st.Totals.SessionsEnded, st.Totals.Bounces)
+		}
 	}
 }

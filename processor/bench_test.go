@@ -7,8 +7,11 @@ import (
 	"log/slog"
 	"os"
 	"runtime"
+	"runtime/pprof"
+	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -40,8 +43,10 @@ func benchEvents(n, visitors int) [][]byte {
 func BenchmarkSessionize(b *testing.B) {
 	raw := benchEvents(100_000, 20_000)
 	z := NewSessionizer(DefaultSessionRules(), "bench", time.Now)
+	var buf []byte
 	b.ReportAllocs()
 	b.ResetTimer()
+	cpu0 := cpuTime()
 	for i := range b.N {
 		e, err := schemas.DecodeStored(raw[i%len(raw)])
 		if err != nil {
@@ -50,9 +55,17 @@ func BenchmarkSessionize(b *testing.B) {
 		// A new position each time, so replays are processed, not skipped.
 		z.Add(e, &position{Ledger: 1, Entry: int64(i)})
 		if i%20_000 == 0 {
-			z.Checkpoint(func(string, *Record, []schemas.Session) {})
+			// Checkpoint, encode and read back, as the pipeline does.
+			for _, c := range z.Checkpoint().Commits {
+				if buf, err = appendCommit(buf[:0], c); err != nil {
+					b.Fatal(err)
+				}
+				z.Evaluate(c)
+			}
 		}
 	}
+	// CPU time, this process's (GC included): the per-core rate on a busy machine too.
+	b.ReportMetric(float64(b.N)/(cpuTime()-cpu0).Seconds(), "events/cpu-s")
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
 }
 
@@ -69,7 +82,9 @@ func BenchmarkSessionizerOnly(b *testing.B) {
 	for i := range b.N {
 		z.Add(evs[i%len(evs)], &position{Ledger: 1, Entry: int64(i)})
 		if i%20_000 == 0 {
-			z.Checkpoint(func(string, *Record, []schemas.Session) {})
+			for _, c := range z.Checkpoint().Commits {
+				z.Evaluate(c)
+			}
 		}
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
@@ -96,7 +111,9 @@ func BenchmarkMemoryPerOpenSession(b *testing.B) {
 			e.Ctx.Campaign.Source = c("newsletter")
 			z.Add(e, &position{Ledger: 1, Entry: int64(i)})
 		}
-		z.Checkpoint(func(string, *Record, []schemas.Session) {})
+		for _, c := range z.Checkpoint().Commits {
+			z.Evaluate(c)
+		}
 		runtime.GC()
 		runtime.ReadMemStats(&after)
 		if z.Open() != n {
@@ -108,17 +125,23 @@ func BenchmarkMemoryPerOpenSession(b *testing.B) {
 }
 
 // BenchmarkBacklog drains a backlog of CLICKTRAIL_BENCH_EVENTS events (default
-// 200,000) from the real Pulsar twice: once with a consumer that only receives and
-// acknowledges (the baseline), once with a processor. It reports both rates and their
-// ratio.
+// 200,000; `make bench` uses 1,000,000) of about a fifth as many visitors from the real
+// Pulsar twice: once with a consumer that only receives and acknowledges (the
+// baseline), once with a processor, timed until it has acknowledged every event (each
+// acknowledgement follows the event's commit and aggregate) and until the dashboard's
+// store shows them all. It reports both rates, their ratio, and the processor's events
+// per second of CPU time (this process's, while only the processor runs in it).
+// CLICKTRAIL_BENCH_CPUPROFILE=file profiles the processor's part.
 func BenchmarkBacklog(b *testing.B) {
 	n := 200_000
 	if v := os.Getenv("CLICKTRAIL_BENCH_EVENTS"); v != "" {
-		n, _ = strconv.Atoi(v)
+		var err error
+		if n, err = strconv.Atoi(v); err != nil || n <= 0 {
+			b.Fatalf("CLICKTRAIL_BENCH_EVENTS=%q: want a positive number", v)
+		}
 	}
 	for range b.N {
 		env := testenv.New(b)
-		raw := benchEvents(n, n/5)
 		prod, err := env.Client().CreateProducer(pulsar.ProducerOptions{
 			Topic: env.Topic(schemas.TopicEvents), CompressionType: pulsar.LZ4, BatcherBuilderType: pulsar.KeyBasedBatchBuilder,
 			MaxPendingMessages: 5000,
@@ -127,21 +150,19 @@ func BenchmarkBacklog(b *testing.B) {
 			b.Fatal(err)
 		}
 		ctx := context.Background()
-		for _, payload := range raw {
-			var e struct {
-				AnonymousID string `json:"anonymousId"`
-			}
-			_ = json.Unmarshal(payload, &e)
-			prod.SendAsync(ctx, &pulsar.ProducerMessage{Key: e.AnonymousID, Payload: payload}, func(_ pulsar.MessageID, _ *pulsar.ProducerMessage, err error) {
+		start := time.Now()
+		backlogEvents(n, func(key string, payload []byte) {
+			prod.SendAsync(ctx, &pulsar.ProducerMessage{Key: key, Payload: payload}, func(_ pulsar.MessageID, _ *pulsar.ProducerMessage, err error) {
 				if err != nil {
 					b.Errorf("publish: %v", err)
 				}
 			})
-		}
+		})
 		if err := prod.FlushWithCtx(ctx); err != nil {
 			b.Fatal(err)
 		}
 		prod.Close()
+		b.Logf("backlog of %d events written in %v", n, time.Since(start).Round(time.Millisecond))
 
 		// Baseline: receive and acknowledge only, Key_Shared as the processor.
 		cons, err := env.Client().Subscribe(pulsar.ConsumerOptions{
@@ -151,12 +172,14 @@ func BenchmarkBacklog(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		start := time.Now()
+		cpu0 := cpuTime()
+		start = time.Now()
 		for range n {
 			msg := <-cons.Chan()
 			_ = cons.Ack(msg)
 		}
 		baseline := time.Since(start)
+		baselineCPU := cpuTime() - cpu0
 		cons.Close()
 
 		// The processor, from the same backlog.
@@ -164,18 +187,46 @@ func BenchmarkBacklog(b *testing.B) {
 		cfg.IdleTimeout = time.Hour
 		cfg.CheckpointInterval = DefaultConfig().CheckpointInterval
 		reg := obs.NewRegistry()
-		p, err := New(cfg, slog.New(slog.DiscardHandler), reg)
+		log := slog.New(slog.DiscardHandler)
+		if testing.Verbose() {
+			log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+		}
+		p, err := New(cfg, log, reg)
 		if err != nil {
 			b.Fatal(err)
 		}
 		pctx, stop := context.WithCancel(ctx)
 		done := make(chan error, 1)
+		if path := os.Getenv("CLICKTRAIL_BENCH_CPUPROFILE"); path != "" {
+			f, err := os.Create(path)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if err := pprof.StartCPUProfile(f); err != nil {
+				b.Fatal(err)
+			}
+			defer pprof.StopCPUProfile()
+		}
+		cpu0 = cpuTime()
 		start = time.Now()
 		go func() { done <- p.Run(pctx) }()
-		for handled(b, reg) < n {
-			time.Sleep(20 * time.Millisecond)
+		for counter(b, reg, "clicktrail_processor_events_acknowledged_total") < n {
+			time.Sleep(50 * time.Millisecond)
 		}
 		processed := time.Since(start)
+		cpu := cpuTime() - cpu0
+		// Every event but the client retries (duplicates) counts.
+		want := int64(n - counter(b, reg, "clicktrail_processor_events_total", "duplicate"))
+		for deadline := time.Now().Add(time.Minute); ; time.Sleep(10 * time.Millisecond) {
+			got := p.store.Query("bench", time.Now().Add(-6*time.Hour), time.Now().Add(6*time.Hour), time.Hour, 1, time.Now()).Totals.Events
+			if got == want {
+				break
+			}
+			if time.Now().After(deadline) {
+				b.Fatalf("the dashboard shows %d events a minute after all %d were acknowledged, want %d", got, n, want)
+			}
+		}
+		visible := time.Since(start)
 		stop()
 		if err := <-done; err != nil {
 			b.Fatal(err)
@@ -183,22 +234,74 @@ func BenchmarkBacklog(b *testing.B) {
 		b.ReportMetric(float64(n)/baseline.Seconds(), "baseline-events/s")
 		b.ReportMetric(float64(n)/processed.Seconds(), "processor-events/s")
 		b.ReportMetric(baseline.Seconds()/processed.Seconds(), "ratio")
-		b.Logf("backlog of %d events: consume-and-ack %v, processor %v (including loading state and connecting)", n, baseline, processed)
+		b.ReportMetric(float64(n)/cpu.Seconds(), "processor-events/cpu-s")
+		b.ReportMetric(float64(n)/baselineCPU.Seconds(), "baseline-events/cpu-s")
+		cpN, cpSum := histogram(b, reg, "clicktrail_processor_checkpoint_seconds")
+		b.Logf("backlog of %d events: consume-and-ack %v (%v of CPU); processor %v to acknowledge all (including loading state and connecting; %d checkpoints, %v from start to acknowledgement in all; %d markers), %v until the dashboard shows all, %v of CPU",
+			n, baseline.Round(time.Millisecond), baselineCPU.Round(time.Millisecond), processed.Round(time.Millisecond), cpN, cpSum.Round(time.Millisecond),
+			counter(b, reg, "clicktrail_processor_commits_total", "marker"), visible.Round(time.Millisecond), cpu.Round(time.Millisecond))
 	}
 }
 
-// handled sums clicktrail_processor_events_total: every event handled, whatever its
-// outcome.
-func handled(b *testing.B, reg *prometheus.Registry) int {
+// backlogEvents gives send n stored events, as the collector writes them, keyed by
+// user key: rounds of visitorStream, 10,000 visitors at a time (about 5.5 events each),
+// so that a million events are never all in memory.
+func backlogEvents(n int, send func(key string, payload []byte)) {
+	base := time.Now().Add(-2 * time.Hour)
+	for seed := uint64(10); n > 0; seed++ {
+		for _, round := range visitorStream(seed, 10_000, "bench", base) {
+			for _, e := range round {
+				if n == 0 {
+					return
+				}
+				payload, _ := json.Marshal(e)
+				send(e.UserKey(), payload)
+				n--
+			}
+		}
+	}
+}
+
+// histogram returns the count and sum of the histogram name.
+func histogram(b testing.TB, reg *prometheus.Registry, name string) (int, time.Duration) {
+	mfs, err := reg.Gather()
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() == name && len(mf.GetMetric()) > 0 {
+			h := mf.GetMetric()[0].GetHistogram()
+			return int(h.GetSampleCount()), time.Duration(h.GetSampleSum() * float64(time.Second))
+		}
+	}
+	return 0, 0
+}
+
+// cpuTime is the CPU time this process has used.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// counter sums the counter name over its labels, or over those with one of the label
+// values given.
+func counter(b testing.TB, reg *prometheus.Registry, name string, values ...string) int {
 	mfs, err := reg.Gather()
 	if err != nil {
 		b.Fatal(err)
 	}
 	var n float64
 	for _, mf := range mfs {
-		if mf.GetName() == "clicktrail_processor_events_total" {
+		if mf.GetName() == name {
 			for _, m := range mf.GetMetric() {
-				n += m.GetCounter().GetValue()
+				match := len(values) == 0
+				for _, l := range m.GetLabel() {
+					match = match || slices.Contains(values, l.GetValue())
+				}
+				if match {
+					n += m.GetCounter().GetValue()
+				}
 			}
 		}
 	}

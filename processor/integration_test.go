@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/clicktrail/clicktrail/internal/obs"
 	"github.com/clicktrail/clicktrail/internal/testenv"
 	"github.com/clicktrail/clicktrail/schemas"
@@ -18,23 +20,25 @@ import (
 // instance is a processor running in this test process.
 type instance struct {
 	p    *Processor
+	reg  *prometheus.Registry
 	stop context.CancelFunc
 	done chan error
 }
 
-func startInstance(t *testing.T, cfg Config, name string) *instance {
+func startInstance(t testing.TB, cfg Config, name string) *instance {
 	t.Helper()
 	cfg.Instance = name + "-" + fmt.Sprint(time.Now().UnixNano()%100000)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	if testing.Verbose() {
 		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})).With("instance", name)
 	}
-	p, err := New(cfg, log, obs.NewRegistry())
+	reg := obs.NewRegistry()
+	p, err := New(cfg, log, reg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	in := &instance{p: p, stop: cancel, done: make(chan error, 1)}
+	in := &instance{p: p, reg: reg, stop: cancel, done: make(chan error, 1)}
 	go func() { in.done <- p.Run(ctx) }()
 	t.Cleanup(func() { in.close(t) })
 	waitReady(t, func() string {
@@ -47,7 +51,7 @@ func startInstance(t *testing.T, cfg Config, name string) *instance {
 }
 
 // close stops the instance gracefully: final checkpoint, then acknowledgements.
-func (in *instance) close(t *testing.T) {
+func (in *instance) close(t testing.TB) {
 	in.stop()
 	select {
 	case err := <-in.done:

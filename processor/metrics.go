@@ -9,8 +9,10 @@ type metrics struct {
 	sessionsClosed *prometheus.CounterVec // by reason
 	lag            *prometheus.GaugeVec   // by namespace
 	checkpoint     prometheus.Histogram   // seconds
+	acked          prometheus.Counter
+	commits        *prometheus.CounterVec // written, read, overtaken, marker
 	stateRecords   *prometheus.CounterVec // written, read
-	staleRecords   prometheus.Counter
+	aggregates     *prometheus.CounterVec // published, recovered, merged, repeated
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -42,13 +44,21 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		}),
 		stateRecords: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "clicktrail_processor_state_records_total",
-			Help: "State records written by this instance and read from the session-state topic.",
+			Help: "State records (one per user key and commit) written by this instance and read from the session-state topic.",
 		}, []string{"direction"}),
-		staleRecords: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "clicktrail_processor_stale_state_records_total",
-			Help: "State records behind the position already held, ignored (a crashed owner's late write).",
+		acked: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "clicktrail_processor_events_acknowledged_total",
+			Help: "Events acknowledged: their commit counted and its aggregate was published.",
 		}),
+		commits: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "clicktrail_processor_commits_total",
+			Help: "Commits (messages of the session-state topic) written by this instance, read, and read as overtaken (not counted: their writer started from an outdated state); markers written before taking over keys.",
+		}, []string{"direction"}),
+		aggregates: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "clicktrail_processor_aggregates_total",
+			Help: "Aggregate messages published for this instance's commits, published for another writer's (recovered), read and merged, and read as repeats (ignored).",
+		}, []string{"outcome"}),
 	}
-	reg.MustRegister(m.events, m.badEvents, m.openSessions, m.sessionsClosed, m.lag, m.checkpoint, m.stateRecords, m.staleRecords)
+	reg.MustRegister(m.events, m.badEvents, m.openSessions, m.sessionsClosed, m.lag, m.checkpoint, m.acked, m.commits, m.stateRecords, m.aggregates)
 	return m
 }

@@ -2,7 +2,8 @@ package processor
 
 import (
 	"context"
-	"encoding/json"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -14,153 +15,241 @@ import (
 	"github.com/clicktrail/clicktrail/schemas"
 )
 
-// writerProperty names the instance that wrote a state record, so that an instance
-// skips its own records without decoding them.
-const writerProperty = "writer"
-
-// markerProperty marks a state message that is no record: an instance writes one and
-// reads up to it to be sure it holds every record sent before (see sync).
-const markerProperty = "marker"
+// Message properties of commits and aggregates: their writer and sequence number, so
+// that an instance recognises its own commits without decoding them.
+const (
+	writerProperty = "writer"
+	seqProperty    = "seq"
+)
 
 // expireEvery is how often quiet sessions are looked for.
 const expireEvery = 2 * time.Second
 
-// pipeline processes one namespace: it consumes the events through the Key_Shared
-// subscription, keeps the sessionizer, writes closed sessions and state records, and
-// tails the session-state topic into the sessionizer and the store.
-//
-// Delivery: an event is acknowledged only after the sessions it closed and the state
-// record that holds it are flushed to Pulsar. A crash redelivers the unacknowledged
-// events; their key's record (position, messageIds) makes the replay idempotent. A
-// crash between the sessions flush and the state flush republishes those sessions
-// (same sessionId): the sessions topic is at least once.
-type pipeline struct {
-	cfg      Config
-	self     string
-	ns       string // tenant/namespace, for logs and metrics
-	log      *slog.Logger
-	m        *metrics
-	store    *Store
-	z        *Sessionizer
-	now      func() time.Time
-	consumer pulsar.Consumer
-	reader   pulsar.Reader
-	state    pulsar.Producer
-	sessions pulsar.Producer
+// A batch of events is what arrives within batchWindow of its first event, at most
+// maxBatch events: one read of the session-state topic to its end (a round trip to the
+// broker) precedes each batch.
+const (
+	batchWindow = 20 * time.Millisecond
+	maxBatch    = 10000
+)
 
-	pending    []pulsar.MessageID       // processed, not acknowledged
-	batch      []pulsar.ConsumerMessage // received, being handled
+// pipeline processes one namespace: it consumes the events through the Key_Shared
+// subscription, keeps the sessionizer, writes closed sessions, commits and
+// aggregates, and tails the session-state topic (into the sessionizer) and the
+// aggregates topic (into the store).
+//
+// Delivery: an event is acknowledged only after the sessions it closed are flushed,
+// the commit holding it is flushed and read back as counting, and its aggregate is
+// flushed. A crash redelivers the unacknowledged events; the key's committed position
+// makes the replay idempotent. A crash between the sessions flush and the commit
+// republishes those sessions (same sessionId): the sessions topic is at least once. A
+// crash between the commit and its aggregate leaves the aggregate to the other
+// instances (recoverAfter).
+type pipeline struct {
+	cfg    Config
+	writer string // this run's writer id: instance name and a random suffix
+	ns     string // tenant/namespace, for logs and metrics
+	log    *slog.Logger
+	m      *metrics
+	store  *Store
+	z      *Sessionizer
+	now    func() time.Time
+
+	consumer   pulsar.Consumer
+	reader     pulsar.Reader // session-state
+	aggReader  pulsar.Reader // aggregates
+	state      pulsar.Producer
+	sessions   pulsar.Producer
+	aggregates pulsar.Producer
+
+	pending    []pulsar.MessageID // processed, not in a checkpoint yet
+	batch      []pulsar.ConsumerMessage
 	lastExpire time.Time
+	buf        []byte
+
+	// The checkpoint written and not read back yet (at most one), and its commits.
+	flight *flight
+	own    map[uint64]*Commit
+	// written is signalled when a commit of this instance is persisted: read it back.
+	written chan struct{}
+	// asyncErr receives the first error of a send or acknowledgement that runs on.
+	asyncErr chan error
+	// acking counts checkpoints whose aggregates are being published.
+	acking  sync.WaitGroup
+	overrun bool     // an own commit did not count
+	orphans []orphan // other writers' counting commits whose aggregate was not seen
+
+	seenMu sync.Mutex
+	seen   map[string]uint64 // writer → highest aggregate sequence number read
+	tailWG sync.WaitGroup
 }
 
-func newPipeline(client pulsar.Client, cfg Config, src Source, self string, store *Store, m *metrics, log *slog.Logger) (*pipeline, error) {
+func newPipeline(client pulsar.Client, cfg Config, src Source, instance string, store *Store, m *metrics, log *slog.Logger) (*pipeline, error) {
 	loc, err := src.Location()
 	if err != nil {
 		return nil, err
 	}
+	var nonce [4]byte
+	_, _ = rand.Read(nonce[:])
 	rules := SessionRules{Inactivity: cfg.Inactivity, MaxDuration: cfg.MaxDuration, Location: loc, IdleTimeout: cfg.IdleTimeout}
 	p := &pipeline{
-		cfg: cfg, self: self, ns: src.Tenant + "/" + src.Namespace, store: store, m: m, now: time.Now,
+		cfg: cfg, writer: instance + "-" + hex.EncodeToString(nonce[:]), ns: src.Tenant + "/" + src.Namespace,
+		store: store, m: m, now: time.Now, own: map[uint64]*Commit{}, seen: map[string]uint64{},
+		written: make(chan struct{}, 1), asyncErr: make(chan error, 1),
 		log: log.With("tenant", src.Tenant, "namespace", src.Namespace),
 	}
-	p.z = NewSessionizer(rules, self, p.now)
+	p.z = NewSessionizer(rules, p.writer, p.now)
 	topic := func(name string) string { return schemas.Topic(src.Tenant, src.Namespace, name) }
-	closeAll := func() { p.close() }
+	fail := func(err error) (*pipeline, error) {
+		p.close()
+		return nil, err
+	}
+	if p.aggReader, err = client.CreateReader(pulsar.ReaderOptions{
+		Topic: topic(schemas.TopicAggregates), StartMessageID: pulsar.EarliestMessageID(), ReceiverQueueSize: 1000,
+	}); err != nil {
+		return fail(fmt.Errorf("read %s: %w", topic(schemas.TopicAggregates), err))
+	}
 	if p.reader, err = client.CreateReader(pulsar.ReaderOptions{
-		Topic: topic(schemas.TopicSessionState), StartMessageID: pulsar.EarliestMessageID(),
-		ReceiverQueueSize: 2000,
+		Topic: topic(schemas.TopicSessionState), StartMessageID: pulsar.EarliestMessageID(), ReceiverQueueSize: 1000,
 	}); err != nil {
-		return nil, fmt.Errorf("read %s: %w", topic(schemas.TopicSessionState), err)
+		return fail(fmt.Errorf("read %s: %w", topic(schemas.TopicSessionState), err))
 	}
+	// Commits are up to maxCommitBytes each: no batching, so each is one entry.
 	if p.state, err = client.CreateProducer(pulsar.ProducerOptions{
-		Topic: topic(schemas.TopicSessionState), CompressionType: pulsar.LZ4,
-		BatchingMaxPublishDelay: 2 * time.Millisecond, MaxPendingMessages: 10000,
+		Topic: topic(schemas.TopicSessionState), CompressionType: pulsar.LZ4, DisableBatching: true,
+		MaxPendingMessages: 1000,
 	}); err != nil {
-		closeAll()
-		return nil, fmt.Errorf("produce to %s: %w", topic(schemas.TopicSessionState), err)
+		return fail(fmt.Errorf("produce to %s: %w", topic(schemas.TopicSessionState), err))
 	}
+	if p.aggregates, err = client.CreateProducer(pulsar.ProducerOptions{
+		Topic: topic(schemas.TopicAggregates), CompressionType: pulsar.LZ4, DisableBatching: true,
+		MaxPendingMessages: 1000,
+	}); err != nil {
+		return fail(fmt.Errorf("produce to %s: %w", topic(schemas.TopicAggregates), err))
+	}
+	// Default batching: the archiver reads sessions through a Failover subscription,
+	// in order; key-based batches would cost a buffer per key.
 	if p.sessions, err = client.CreateProducer(pulsar.ProducerOptions{
 		Topic: topic(schemas.TopicSessions), CompressionType: pulsar.LZ4,
-		BatchingMaxPublishDelay: 2 * time.Millisecond, BatcherBuilderType: pulsar.KeyBasedBatchBuilder,
+		BatchingMaxPublishDelay: 2 * time.Millisecond, MaxPendingMessages: 10000,
 	}); err != nil {
-		closeAll()
-		return nil, fmt.Errorf("produce to %s: %w", topic(schemas.TopicSessions), err)
+		return fail(fmt.Errorf("produce to %s: %w", topic(schemas.TopicSessions), err))
 	}
 	// The consumer comes last: no event arrives before the state can be read.
 	if p.consumer, err = client.Subscribe(pulsar.ConsumerOptions{
 		Topic: topic(schemas.TopicEvents), SubscriptionName: schemas.SubscriptionProcessor,
 		Type: pulsar.KeyShared, SubscriptionInitialPosition: pulsar.SubscriptionPositionEarliest,
-		Name: self, ReceiverQueueSize: 2000,
+		Name: instance, ReceiverQueueSize: 5000,
 	}); err != nil {
-		closeAll()
-		return nil, fmt.Errorf("subscribe %s to %s: %w", schemas.SubscriptionProcessor, topic(schemas.TopicEvents), err)
+		return fail(fmt.Errorf("subscribe %s to %s: %w", schemas.SubscriptionProcessor, topic(schemas.TopicEvents), err))
 	}
 	return p, nil
 }
 
 // run processes until ctx ends, then writes a last checkpoint (within ShutdownGrace)
-// and returns. ready is called once the state topic has been read to its end.
+// and returns. ready is called once the aggregates and the session state have been
+// read to their ends.
 func (p *pipeline) run(ctx context.Context, ready func()) error {
+	// Aggregates first: the commits read next whose aggregate is already there need no
+	// recovery.
+	for p.aggReader.HasNext() {
+		msg, err := p.aggReader.Next(ctx)
+		if err != nil {
+			p.close()
+			return fmt.Errorf("read aggregates: %w", err)
+		}
+		p.takeAggregate(msg)
+	}
+	tailCtx, stopTail := context.WithCancel(context.Background())
+	defer stopTail()
+	p.tailWG.Add(1)
+	go p.tailAggregates(tailCtx)
 	if err := p.catchUp(ctx); err != nil {
+		stopTail()
+		p.tailWG.Wait()
+		p.close()
 		return err
 	}
-	p.log.Info("session state loaded", "keys", p.z.Keys(), "open_sessions", p.z.Open())
+	p.log.Info("session state loaded", "keys", p.z.Keys(), "open_sessions", p.z.Open(), "writer", p.writer)
 	ready()
-	tick := time.NewTicker(p.cfg.CheckpointInterval)
-	defer tick.Stop()
-	lastCheckpoint := p.now()
+	err := p.loop(ctx)
+	stopTail()
+	p.tailWG.Wait()
+	p.close()
+	return err
+}
+
+func (p *pipeline) loop(ctx context.Context) error {
+	// due fires CheckpointInterval after the last checkpoint (and so, when idle, every
+	// CheckpointInterval: the session-state topic is read then too).
+	due := time.NewTimer(p.cfg.CheckpointInterval)
+	defer due.Stop()
+	window := time.NewTimer(batchWindow)
+	defer window.Stop()
 	in := p.consumer.Chan()
+	// stop ends the loop on err: after the last checkpoint when ctx ended (err then
+	// comes from ctx: what was not handled is redelivered), else with err.
+	stop := func(err error) error {
+		if ctx.Err() != nil {
+			return p.shutdown()
+		}
+		return err
+	}
 	for {
 		select {
 		case <-ctx.Done():
 			return p.shutdown()
+		case err := <-p.asyncErr:
+			return err
+		case <-p.written:
+			if err := p.catchUp(ctx); err != nil {
+				return stop(err)
+			}
 		case msg := <-in:
-			// Take what has arrived, up to a checkpoint's worth, then read every state
-			// record written so far before handling any of it: a key that moved here
-			// carries its previous owner's last record.
-			batch := append(p.batch[:0], msg)
-			for drained := false; !drained && len(p.pending)+len(batch) < p.cfg.CheckpointEvents; {
+			// Take what arrives within the batch window, then read every commit written
+			// so far, then handle the batch: a key that moved here carries its previous
+			// owner's last commit, written before its events could reach this instance.
+			p.batch = append(p.batch[:0], msg)
+			window.Reset(batchWindow)
+		collect:
+			for len(p.batch) < maxBatch && len(p.pending)+len(p.batch) < p.cfg.CheckpointEvents {
 				select {
 				case msg := <-in:
-					batch = append(batch, msg)
-				default:
-					drained = true
+					p.batch = append(p.batch, msg)
+				case <-window.C:
+					break collect
+				case <-ctx.Done():
+					break collect
 				}
 			}
-			p.batch = batch
-			if err := p.before(ctx, batch); err != nil {
-				if ctx.Err() != nil {
-					// The batch is not handled: it stays unacknowledged and is redelivered.
-					return p.shutdown()
-				}
-				return err
+			if err := p.before(ctx, p.batch); err != nil {
+				return stop(err)
 			}
-			for _, msg := range batch {
+			for _, msg := range p.batch {
 				p.handle(msg)
 			}
+			clear(p.batch)
 			if len(p.pending) >= p.cfg.CheckpointEvents {
 				if err := p.checkpoint(ctx); err != nil {
-					return err
+					return stop(err)
 				}
-				lastCheckpoint = p.now()
+				due.Reset(p.cfg.CheckpointInterval)
 			}
-		case <-tick.C:
+		case <-due.C:
 			if err := p.catchUp(ctx); err != nil {
-				if ctx.Err() != nil {
-					return p.shutdown()
-				}
-				return err
+				return stop(err)
 			}
 			if now := p.now(); now.Sub(p.lastExpire) >= expireEvery {
 				p.z.Expire()
 				p.lastExpire = now
 			}
-			if p.now().Sub(lastCheckpoint) >= p.cfg.CheckpointInterval {
-				if err := p.checkpoint(ctx); err != nil {
-					return err
-				}
-				lastCheckpoint = p.now()
+			if err := p.checkpoint(ctx); err != nil {
+				return stop(err)
 			}
+			if err := p.recoverOrphans(ctx); err != nil {
+				return stop(err)
+			}
+			due.Reset(p.cfg.CheckpointInterval)
 		}
 	}
 }
@@ -180,188 +269,48 @@ func (p *pipeline) handle(msg pulsar.ConsumerMessage) {
 	p.m.lag.WithLabelValues(p.ns).Set(p.now().Sub(msg.PublishTime()).Seconds())
 }
 
-// checkpoint publishes the closed sessions, then the changed keys' state records,
-// flushes both, and then acknowledges the events processed since the last one.
-func (p *pipeline) checkpoint(ctx context.Context) error {
-	start := p.now()
-	type folded struct {
-		key string
-		rec Record
-	}
-	var (
-		records  []*pulsar.ProducerMessage
-		sessions []*pulsar.ProducerMessage
-		fold     []folded
-		encErr   error
-	)
-	p.z.Checkpoint(func(key string, r *Record, closed []schemas.Session) {
-		b, err := json.Marshal(r)
-		if err != nil {
-			encErr = errors.Join(encErr, fmt.Errorf("encode state of %s: %w", key, err))
-			return
-		}
-		records = append(records, &pulsar.ProducerMessage{Key: key, Payload: b, Properties: map[string]string{writerProperty: p.self}})
-		fold = append(fold, folded{key, Record{Tenant: r.Tenant, Delta: r.Delta, Ended: r.Ended}})
-		for i := range closed {
-			b, err := json.Marshal(&closed[i])
-			if err != nil {
-				encErr = errors.Join(encErr, fmt.Errorf("encode session %s: %w", closed[i].SessionID, err))
-				continue
-			}
-			sessions = append(sessions, &pulsar.ProducerMessage{Key: key, Payload: b, EventTime: closed[i].EndedAt})
-			p.m.sessionsClosed.WithLabelValues(closed[i].EndReason).Inc()
-		}
-	})
-	if encErr != nil {
-		return encErr
-	}
-	if err := sendAll(ctx, p.sessions, sessions); err != nil {
-		return fmt.Errorf("publish closed sessions: %w", err)
-	}
-	if err := sendAll(ctx, p.state, records); err != nil {
-		return fmt.Errorf("publish session state: %w", err)
-	}
-	if len(p.pending) > 0 {
-		if err := p.consumer.AckIDList(p.pending); err != nil {
-			return fmt.Errorf("acknowledge %d events: %w", len(p.pending), err)
-		}
-		p.pending = p.pending[:0]
-	}
-	// This instance's own records are skipped when tailing; fold them now they are
-	// durable.
-	for i := range fold {
-		p.store.Fold(fold[i].key, &fold[i].rec)
-	}
-	p.m.stateRecords.WithLabelValues("written").Add(float64(len(records)))
-	p.m.openSessions.WithLabelValues(p.ns).Set(float64(p.z.Open()))
-	if len(records) > 0 || len(sessions) > 0 {
-		p.m.checkpoint.Observe(p.now().Sub(start).Seconds())
-	}
-	return nil
-}
-
-// sendAll publishes msgs and waits until the broker has them all.
-func sendAll(ctx context.Context, prod pulsar.Producer, msgs []*pulsar.ProducerMessage) error {
-	if len(msgs) == 0 {
-		return nil
-	}
-	var (
-		mu    sync.Mutex
-		first error
-	)
-	for _, msg := range msgs {
-		prod.SendAsync(ctx, msg, func(_ pulsar.MessageID, _ *pulsar.ProducerMessage, err error) {
-			if err != nil {
-				mu.Lock()
-				if first == nil {
-					first = err
-				}
-				mu.Unlock()
-			}
-		})
-	}
-	if err := prod.FlushWithCtx(ctx); err != nil {
-		return fmt.Errorf("flush %s: %w", prod.Topic(), err)
-	}
-	mu.Lock()
-	defer mu.Unlock()
-	return first
-}
-
-// catchUp reads the session-state topic to its end: other instances' records replace
-// what is held for their keys and their counts join the aggregates.
-func (p *pipeline) catchUp(ctx context.Context) error {
-	for p.reader.HasNext() {
-		msg, err := p.reader.Next(ctx)
-		if err != nil {
-			return fmt.Errorf("read session state: %w", err)
-		}
-		p.take(msg)
-	}
-	p.m.openSessions.WithLabelValues(p.ns).Set(float64(p.z.Open()))
-	return nil
-}
-
-// before makes sure the state of every key of batch is known before it is handled.
-// For keys this instance owns, reading to the end of the session-state topic is enough.
-// A key that comes from another instance may have a record on its way: its previous
-// owner sent it and died before the broker stored it, while the broker already handed
-// the key's unacknowledged events here. The end of the topic does not include it yet,
-// so this instance writes a marker and reads up to it: the broker appends messages to
-// a topic in the order it receives them, and it received that record before it noticed
-// the death that moved the events here, so the record lies before the marker.
-func (p *pipeline) before(ctx context.Context, batch []pulsar.ConsumerMessage) error {
-	for _, msg := range batch {
-		if !p.z.Owns(msg.Key()) {
-			return p.sync(ctx)
-		}
-	}
-	return p.catchUp(ctx)
-}
-
-// sync writes a marker to the session-state topic and reads every record up to it.
-func (p *pipeline) sync(ctx context.Context) error {
-	id, err := p.state.Send(ctx, &pulsar.ProducerMessage{Properties: map[string]string{writerProperty: p.self, markerProperty: "1"}})
-	if err != nil {
-		return fmt.Errorf("write a marker to session state: %w", err)
-	}
-	for {
-		msg, err := p.reader.Next(ctx)
-		if err != nil {
-			return fmt.Errorf("read session state: %w", err)
-		}
-		p.take(msg)
-		if m := msg.ID(); m.LedgerID() == id.LedgerID() && m.EntryID() == id.EntryID() && m.BatchIdx() == id.BatchIdx() {
-			break
-		}
-	}
-	p.m.openSessions.WithLabelValues(p.ns).Set(float64(p.z.Open()))
-	return nil
-}
-
-// take applies one message of the session-state topic: another instance's record
-// replaces what is held for its key and its counts join the aggregates.
-func (p *pipeline) take(msg pulsar.Message) {
-	p.m.stateRecords.WithLabelValues("read").Inc()
-	if msg.Properties()[writerProperty] == p.self || msg.Properties()[markerProperty] != "" {
-		return
-	}
-	var r Record
-	if err := json.Unmarshal(msg.Payload(), &r); err != nil {
-		p.log.Warn("undecodable state record skipped", "err", err, "message_id", msg.ID().String())
-		return
-	}
-	if p.z.Apply(msg.Key(), &r) {
-		p.store.Fold(msg.Key(), &r)
-	} else {
-		p.m.staleRecords.Inc()
-	}
-}
-
-// shutdown writes the last checkpoint, so every event processed is acknowledged,
-// then closes the consumer (readiness and HTTP are already off).
+// shutdown writes the last checkpoint, so every event processed is acknowledged
+// (readiness and HTTP are already off); run then closes consumers and producers.
 func (p *pipeline) shutdown() error {
 	ctx, cancel := context.WithTimeout(context.Background(), p.cfg.ShutdownGrace)
 	defer cancel()
 	err := p.checkpoint(ctx)
-	if err != nil {
-		err = fmt.Errorf("final checkpoint of %s: %w", p.ns, err)
+	if err == nil {
+		err = p.land(ctx)
 	}
-	p.close()
-	return err
+	if err == nil {
+		err = p.aggregates.FlushWithCtx(ctx)
+	}
+	done := make(chan struct{})
+	go func() { p.acking.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		err = errors.Join(err, ctx.Err())
+	}
+	select {
+	case aerr := <-p.asyncErr:
+		err = errors.Join(err, aerr)
+	default:
+	}
+	if err != nil {
+		return fmt.Errorf("final checkpoint of %s: %w", p.ns, err)
+	}
+	return nil
 }
 
 func (p *pipeline) close() {
 	if p.consumer != nil {
 		p.consumer.Close()
 	}
-	if p.sessions != nil {
-		p.sessions.Close()
+	for _, prod := range []pulsar.Producer{p.sessions, p.state, p.aggregates} {
+		if prod != nil {
+			prod.Close()
+		}
 	}
-	if p.state != nil {
-		p.state.Close()
-	}
-	if p.reader != nil {
-		p.reader.Close()
+	for _, r := range []pulsar.Reader{p.reader, p.aggReader} {
+		if r != nil {
+			r.Close()
+		}
 	}
 }

@@ -65,10 +65,10 @@ func (o Outcome) String() string {
 
 // position is where an event lies in its partition of the events topic.
 type position struct {
-	Partition int32 `json:"p"`
-	Ledger    int64 `json:"l"`
-	Entry     int64 `json:"e"`
-	Batch     int32 `json:"b"`
+	Ledger    int64
+	Entry     int64
+	Partition int32
+	Batch     int32
 }
 
 // atOrBefore reports whether p is q or earlier in the same partition. Positions in
@@ -86,35 +86,76 @@ func (p position) atOrBefore(q position) bool {
 	return p.Batch <= q.Batch
 }
 
+// maxSeen bounds the messageId hashes kept per open session: a retry is recognised
+// among the session's last maxSeen events, and a state record stays small.
+const maxSeen = 1000
+
 // openSession is a session being built, as kept in memory and in state records.
 type openSession struct {
 	schemas.Session
-	// Seen holds a 64-bit hash of each messageId in the session.
-	Seen []uint64 `json:"seen,omitempty"`
+	// Seen holds a 64-bit hash of each messageId in the session (the last maxSeen).
+	Seen []uint64
 }
 
-// keyState is everything known about one user key.
+// keyState is everything known about one user key: what this instance's processing
+// made of it, and the committed view (what the session-state topic says, read in
+// order), which decides whether a commit counts.
 type keyState struct {
-	tenant string
 	open   *openSession // nil: no open session
-	pos    *position    // last event applied; nil when unknown
-	// writer is the instance whose record this state came from ("" once processed here).
-	writer  string
-	touched time.Time // processing time of the last event or record
-	dirty   bool      // changed since the last checkpoint
-	delta   map[int64]*Counts
-	closed  []schemas.Session
-	// lastEnded is the id of the key's last closed session: a second close of it (by
-	// two instances expiring the same orphaned key) is not counted twice.
-	lastEnded string
+	tenant string
+	// writer is the writer of the commit this state came from ("" once processed here).
+	writer string
+	pos    position // last event applied, when flags&ksPos
+	// cpos is the position in the key's last valid commit, when flags&ksCommitted.
+	cpos position
+	// cended is the hash of the id of the key's last session whose end was counted: a
+	// second close of it (two instances expiring the same orphaned key) counts once.
+	cended  uint64
+	touched int64 // processing time (Unix nanoseconds) of the last event or record
+	// While a checkpoint is built: the key's count of contributions, then the index of
+	// its record in its commit, and the index of that commit.
+	rec   int32
+	group int32
+	flags uint8
 }
+
+// keyState flags.
+const (
+	ksPos       = 1 << iota // pos is set
+	ksCommitted             // cpos is set
+	ksDirty                 // changed since the last checkpoint
+	ksEvents                // events applied since the last checkpoint (not only a close)
+	ksInflight              // in a commit of this instance not read back yet
+)
 
 // sessionEnd is what a closed session adds to the aggregates of the minute it ended in.
 type sessionEnd struct {
-	ID         string `json:"id"`
-	Minute     int64  `json:"m"` // Unix seconds
-	DurationMs int64  `json:"ms"`
-	Bounce     bool   `json:"b,omitempty"`
+	ID         string
+	Minute     int64 // Unix seconds
+	DurationMs int64
+	Bounce     bool
+}
+
+// contrib is what one event (or one session end) adds to its minute's aggregate; the
+// contributions of a checkpoint are summed per commit into its partial aggregates.
+type contrib struct {
+	ks     *keyState
+	key    string
+	tenant string
+	minute int64 // Unix seconds
+	// event is "" for a session end (the key was active in that minute); else the
+	// event's type, or "track/<name>".
+	event string
+	page  string // pageview path, "" when not a page or screen event
+	// Set when the event started a session.
+	started                     bool
+	referrer, utm, browser, dev string
+}
+
+// closedSession is a session closed since the last checkpoint.
+type closedSession struct {
+	key string
+	s   schemas.Session
 }
 
 // Sessionizer keeps the state of each user key: pure logic, no I/O.
@@ -128,16 +169,22 @@ type sessionEnd struct {
 //     another site's referrer.
 type Sessionizer struct {
 	rules SessionRules
-	self  string // this instance, the writer of its records
+	self  string // this instance, the writer of its commits
 	now   func() time.Time
 	keys  map[string]*keyState
 	open  int
-	// tenants interns tenant names, so a million keys share a few strings.
-	tenants map[string]string
+	// strs interns tenant and writer names, so a million keys share a few strings.
+	strs map[string]string
+
+	// Since the last checkpoint: keys changed (in order), contributions, closes.
+	dirty    []string
+	contribs []contrib
+	closed   []closedSession
+	seq      uint64 // last commit sequence number used
 }
 
-// NewSessionizer returns an empty sessionizer writing records as instance self, with
-// now as its processing clock.
+// NewSessionizer returns an empty sessionizer writing commits as self, with now as
+// its processing clock.
 func NewSessionizer(rules SessionRules, self string, now func() time.Time) *Sessionizer {
 	d := DefaultSessionRules()
 	if rules.Location == nil {
@@ -161,7 +208,7 @@ func NewSessionizer(rules SessionRules, self string, now func() time.Time) *Sess
 	if now == nil {
 		now = time.Now
 	}
-	return &Sessionizer{rules: rules, self: self, now: now, keys: map[string]*keyState{}, tenants: map[string]string{}}
+	return &Sessionizer{rules: rules, self: self, now: now, keys: map[string]*keyState{}, strs: map[string]string{}}
 }
 
 // Open reports how many sessions are open.
@@ -170,12 +217,12 @@ func (z *Sessionizer) Open() int { return z.open }
 // Keys reports how many user keys are held, with or without an open session.
 func (z *Sessionizer) Keys() int { return len(z.keys) }
 
-// Owns reports whether this instance wrote or changed the last state of key. For such a
-// key no record of another instance can be in flight; for any other key one can be (a
-// previous owner's last record, sent just before it died).
+// Owns reports whether this instance processed key last. For such a key no commit of
+// another instance can be in flight; for any other key one can be (a previous owner's
+// last commit, sent just before it died).
 func (z *Sessionizer) Owns(key string) bool {
 	ks := z.keys[key]
-	return ks != nil && (ks.writer == "" || ks.writer == z.self)
+	return ks != nil && ks.writer == ""
 }
 
 // Add applies one event found at pos (nil when not from a topic).
@@ -186,18 +233,20 @@ func (z *Sessionizer) Add(e *schemas.Event, pos *position) Outcome {
 		ks = &keyState{tenant: z.intern(e.Tenant)}
 		z.keys[key] = ks
 	}
-	if pos != nil && ks.pos != nil && pos.atOrBefore(*ks.pos) {
+	if pos != nil && ks.flags&ksPos != 0 && pos.atOrBefore(ks.pos) {
 		return Replayed
 	}
-	now := z.now()
-	if ks.open != nil && now.Sub(ks.touched) >= z.rules.IdleTimeout {
+	now := z.now().UnixNano()
+	if ks.open != nil && time.Duration(now-ks.touched) >= z.rules.IdleTimeout {
 		// Quiet for longer than the idle timeout: closed, as Expire would have done.
-		z.close(ks, EndInactivity)
+		z.close(key, ks, EndInactivity)
 	}
-	ks.writer, ks.touched, ks.dirty = "", now, true
+	z.markDirty(key, ks)
+	ks.writer, ks.touched = "", now
+	ks.flags |= ksEvents
 	if pos != nil {
-		p := *pos
-		ks.pos = &p
+		ks.pos = *pos
+		ks.flags |= ksPos
 	}
 	at := eventTime(e)
 	id := hashID(e.MessageID)
@@ -207,9 +256,9 @@ func (z *Sessionizer) Add(e *schemas.Event, pos *position) Outcome {
 		}
 		if at.Before(cur.EndedAt) {
 			if e.MessageID != "" {
-				cur.Seen = append(cur.Seen, id)
+				cur.see(id)
 			}
-			z.deltaAt(ks, at).AddEvent(e, false)
+			z.contribute(key, ks, e, at, false)
 			if at.Before(cur.StartedAt.Add(-z.rules.Inactivity)) {
 				return Late
 			}
@@ -217,7 +266,7 @@ func (z *Sessionizer) Add(e *schemas.Event, pos *position) Outcome {
 			return Counted
 		}
 		if reason := z.endReason(cur, e, at); reason != "" {
-			z.close(ks, reason)
+			z.close(key, ks, reason)
 		}
 	}
 	out := Counted
@@ -226,11 +275,19 @@ func (z *Sessionizer) Add(e *schemas.Event, pos *position) Outcome {
 		out = Started
 	}
 	if e.MessageID != "" {
-		ks.open.Seen = append(ks.open.Seen, id)
+		ks.open.see(id)
 	}
 	z.count(ks.open, e, at, false)
-	z.deltaAt(ks, at).AddEvent(e, out == Started)
+	z.contribute(key, ks, e, at, out == Started)
 	return out
+}
+
+// see records a messageId hash, keeping the last maxSeen.
+func (s *openSession) see(id uint64) {
+	if len(s.Seen) >= maxSeen {
+		s.Seen = append(s.Seen[:0], s.Seen[len(s.Seen)-maxSeen+1:]...)
+	}
+	s.Seen = append(s.Seen, id)
 }
 
 // Expire closes the sessions of keys this instance processed last that had no event
@@ -238,88 +295,27 @@ func (z *Sessionizer) Add(e *schemas.Event, pos *position) Outcome {
 // OrphanGrace (that instance may have left; if not, its own close arrived first), and
 // forgets keys without a session after TombstoneTTL.
 func (z *Sessionizer) Expire() {
-	now := z.now()
+	now := z.now().UnixNano()
 	for key, ks := range z.keys {
-		idle := now.Sub(ks.touched)
+		idle := time.Duration(now - ks.touched)
 		switch {
+		case ks.flags&ksInflight != 0:
 		case ks.open != nil && ks.writer == "" && idle >= z.rules.IdleTimeout,
 			ks.open != nil && ks.writer != "" && idle >= z.rules.IdleTimeout+z.rules.OrphanGrace:
 			ks.writer = ""
-			z.close(ks, EndInactivity)
-		case ks.open == nil && !ks.dirty && idle >= z.rules.TombstoneTTL:
+			z.markDirty(key, ks)
+			z.close(key, ks, EndInactivity)
+		case ks.open == nil && ks.flags&ksDirty == 0 && idle >= z.rules.TombstoneTTL:
 			delete(z.keys, key)
 		}
 	}
 }
 
-// Record is the state of one user key as written to the session-state topic.
-type Record struct {
-	Writer string            `json:"w"`
-	Tenant string            `json:"t,omitempty"`
-	Pos    *position         `json:"p,omitempty"`
-	Open   *openSession      `json:"o,omitempty"`
-	Delta  map[int64]*Counts `json:"d,omitempty"` // by minute, Unix seconds
-	// Ended are the sessions this record closed.
-	Ended []sessionEnd `json:"x,omitempty"`
-}
-
-// Checkpoint gives emit the record of every key changed since the last checkpoint and
-// the sessions it closed since. The record points into the sessionizer's state: emit
-// encodes it before it returns.
-func (z *Sessionizer) Checkpoint(emit func(key string, r *Record, closed []schemas.Session)) {
-	for key, ks := range z.keys {
-		if !ks.dirty {
-			continue
-		}
-		r := &Record{Writer: z.self, Tenant: ks.tenant, Pos: ks.pos, Open: ks.open, Delta: ks.delta}
-		for i := range ks.closed {
-			s := &ks.closed[i]
-			r.Ended = append(r.Ended, sessionEnd{ID: s.SessionID, Minute: s.EndedAt.Truncate(time.Minute).Unix(), DurationMs: s.DurationMs, Bounce: s.IsBounce})
-		}
-		emit(key, r, ks.closed)
-		ks.dirty, ks.delta, ks.closed = false, nil, nil
+func (z *Sessionizer) markDirty(key string, ks *keyState) {
+	if ks.flags&ksDirty == 0 {
+		ks.flags |= ksDirty
+		z.dirty = append(z.dirty, key)
 	}
-}
-
-// Apply takes in a record of another instance read from the session-state topic. It
-// reports whether the record's counts belong in the aggregates (false for a record
-// behind what is held: written late by an owner that has since lost the key), and
-// removes from r.Ended the sessions already counted as closed.
-func (z *Sessionizer) Apply(key string, r *Record) (fold bool) {
-	if r.Writer == z.self {
-		return true // what it says is held already
-	}
-	ks := z.keys[key]
-	if ks != nil && ks.pos != nil && r.Pos != nil && r.Pos.atOrBefore(*ks.pos) && *r.Pos != *ks.pos {
-		return false
-	}
-	if ks == nil {
-		ks = &keyState{}
-		z.keys[key] = ks
-	}
-	ended := r.Ended[:0]
-	for _, e := range r.Ended {
-		if e.ID != ks.lastEnded {
-			ended = append(ended, e)
-		}
-	}
-	r.Ended = ended
-	if len(r.Ended) > 0 {
-		ks.lastEnded = r.Ended[len(r.Ended)-1].ID
-	}
-	if ks.dirty {
-		// Another instance wrote this key while this one has unwritten changes: both
-		// cannot own it. Keep the events held here (they are not acknowledged yet).
-		return true
-	}
-	if ks.open != nil {
-		z.open--
-	}
-	if r.Open != nil {
-		z.open++
-	}
-	ks.tenant, ks.open, ks.pos, ks.writer, ks.touched = z.intern(r.Tenant), r.Open, r.Pos, r.Writer, z.now()
-	return true
 }
 
 func (z *Sessionizer) endReason(cur *openSession, e *schemas.Event, at time.Time) string {
@@ -394,8 +390,16 @@ func (z *Sessionizer) count(s *openSession, e *schemas.Event, at time.Time, late
 	}
 }
 
-// close ends ks's open session: it joins ks.closed and the counts of its last minute.
-func (z *Sessionizer) close(ks *keyState, reason string) {
+// contribute notes what event e of key adds to the aggregates of its minute.
+func (z *Sessionizer) contribute(key string, ks *keyState, e *schemas.Event, at time.Time, started bool) {
+	c := eventContrib(e, started)
+	c.ks, c.key, c.tenant, c.minute = ks, key, ks.tenant, at.Truncate(time.Minute).Unix()
+	z.contribs = append(z.contribs, c)
+}
+
+// close ends ks's open session: it joins the closed sessions of the checkpoint, and the
+// key counts as active in the minute its session ended.
+func (z *Sessionizer) close(key string, ks *keyState, reason string) {
 	s := ks.open.Session
 	ks.open = nil
 	z.open--
@@ -403,33 +407,18 @@ func (z *Sessionizer) close(ks *keyState, reason string) {
 	s.IsBounce = s.EventCount == 1 // a visit of one event: one page, nothing else
 	s.EndReason = reason
 	s.StartedAt, s.EndedAt = s.StartedAt.UTC(), s.EndedAt.UTC()
-	ks.dirty = true
-	if s.SessionID == ks.lastEnded {
-		return // another instance closed it already (an orphan both expired)
+	if hashID(s.SessionID) == ks.cended {
+		return // another instance's close of it was committed already (an orphan both expired)
 	}
-	ks.lastEnded = s.SessionID
-	ks.closed = append(ks.closed, s)
-	z.deltaAt(ks, s.EndedAt) // the key was active in the minute its session ended
-}
-
-func (z *Sessionizer) deltaAt(ks *keyState, at time.Time) *Counts {
-	m := at.Truncate(time.Minute).Unix()
-	if ks.delta == nil {
-		ks.delta = map[int64]*Counts{}
-	}
-	c := ks.delta[m]
-	if c == nil {
-		c = &Counts{}
-		ks.delta[m] = c
-	}
-	return c
+	z.closed = append(z.closed, closedSession{key, s})
+	z.contribs = append(z.contribs, contrib{ks: ks, key: key, tenant: ks.tenant, minute: s.EndedAt.Truncate(time.Minute).Unix()})
 }
 
 func (z *Sessionizer) intern(s string) string {
-	if v, ok := z.tenants[s]; ok {
+	if v, ok := z.strs[s]; ok {
 		return v
 	}
-	z.tenants[s] = s
+	z.strs[s] = s
 	return s
 }
 

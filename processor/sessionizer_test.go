@@ -37,11 +37,14 @@ type clock struct{ t time.Time }
 
 func (c *clock) now() time.Time { return c.t }
 
-// closedBy runs a checkpoint and returns the sessions closed since the last one.
+// closedBy runs a checkpoint, reads its commits back, and returns the sessions closed
+// since the last one.
 func closedBy(z *Sessionizer) []schemas.Session {
-	var out []schemas.Session
-	z.Checkpoint(func(_ string, _ *Record, closed []schemas.Session) { out = append(out, closed...) })
-	return out
+	cp := z.Checkpoint()
+	for _, c := range cp.Commits {
+		z.Evaluate(c)
+	}
+	return cp.Closed
 }
 
 func run(rules SessionRules, events []ev) (closed []schemas.Session, outcomes []Outcome, z *Sessionizer) {
@@ -186,7 +189,7 @@ func TestExpiry(t *testing.T) {
 			if tc.otherOwner {
 				other := NewSessionizer(DefaultSessionRules(), "other", clk.now)
 				other.Add(ev{0, "m1", "", "/", "", "", ""}.event(), &position{Ledger: 1})
-				other.Checkpoint(func(key string, r *Record, _ []schemas.Session) { z.Apply(key, roundTrip(t, r)) })
+				play(t, z, checkpoint(t, other))
 			} else {
 				z.Add(ev{0, "m1", "", "/", "", "", ""}.event(), &position{Ledger: 1})
 			}
@@ -204,19 +207,6 @@ func TestExpiry(t *testing.T) {
 	}
 }
 
-func roundTrip(t *testing.T, r *Record) *Record {
-	t.Helper()
-	b, err := json.Marshal(r)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out Record
-	if err := json.Unmarshal(b, &out); err != nil {
-		t.Fatal(err)
-	}
-	return &out
-}
-
 // A crash after the state is written but before the events are acknowledged
 // redelivers them: the next owner, loading the record, must skip them.
 func TestARedeliveredEventIsSkippedByItsPosition(t *testing.T) {
@@ -225,7 +215,7 @@ func TestARedeliveredEventIsSkippedByItsPosition(t *testing.T) {
 	a.Add(ev{0, "m1", "", "/", "", "", ""}.event(), &position{Partition: 2, Ledger: 7, Entry: 1})
 	a.Add(ev{time.Minute, "m2", "", "/p", "", "", ""}.event(), &position{Partition: 2, Ledger: 7, Entry: 2})
 	b := NewSessionizer(DefaultSessionRules(), "b", clk.now)
-	a.Checkpoint(func(key string, r *Record, _ []schemas.Session) { b.Apply(key, roundTrip(t, r)) })
+	play(t, b, checkpoint(t, a))
 
 	var outs []Outcome
 	for i, v := range []ev{{0, "m1", "", "/", "", "", ""}, {time.Minute, "m2", "", "/p", "", "", ""}, {2 * time.Minute, "m3", "", "/q", "", "", ""}} {
@@ -234,47 +224,12 @@ func TestARedeliveredEventIsSkippedByItsPosition(t *testing.T) {
 	if fmt.Sprint(outs) != "[replayed replayed counted]" {
 		t.Errorf("outcomes %v, want [replayed replayed counted]", outs)
 	}
-	var rec *Record
-	b.Checkpoint(func(_ string, r *Record, _ []schemas.Session) { rec = roundTrip(t, r) })
+	c := roundTrip(t, checkpoint(t, b)[0])
+	rec := c.Records[0]
 	if rec.Open.EventCount != 3 || rec.Open.ExitPage != "/q" {
 		t.Errorf("session continued by the new owner: %d events, exit %s; want 3 and /q", rec.Open.EventCount, rec.Open.ExitPage)
 	}
-	if n := rec.Delta[t0.Add(2*time.Minute).Unix()].TotalEvents(); n != 1 || len(rec.Delta) != 1 {
-		t.Errorf("the new owner's record counts %d events in %d minutes, want only its own 1 event", n, len(rec.Delta))
-	}
-}
-
-func TestApplyingRecords(t *testing.T) {
-	rec := func(writer string, entry int64) *Record {
-		return &Record{Writer: writer, Tenant: "acme", Pos: &position{Ledger: 1, Entry: entry}, Open: &openSession{Session: schemas.Session{EventCount: int(entry)}}}
-	}
-	tests := []struct {
-		name     string
-		records  []*Record
-		wantFold []bool
-		wantHeld int // event count of the session held afterwards
-	}{
-		{"another instance's record replaces what is held", []*Record{rec("b", 3)}, []bool{true}, 3},
-		{"a record behind the one held is ignored", []*Record{rec("b", 5), rec("c", 4)}, []bool{true, false}, 5},
-		{"a record at the same position is taken (a close without new events)", []*Record{rec("b", 5), rec("c", 5)}, []bool{true, true}, 5},
-		{"this instance's own records change nothing", []*Record{rec("me", 9)}, []bool{true}, 2},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			z := NewSessionizer(DefaultSessionRules(), "me", (&clock{t0}).now)
-			z.Add(ev{0, "m1", "", "/", "", "", ""}.event(), &position{Ledger: 1, Entry: 1})
-			z.Add(ev{time.Minute, "m2", "", "/", "", "", ""}.event(), &position{Ledger: 1, Entry: 2})
-			closedBy(z)
-			var folds []bool
-			for _, r := range tc.records {
-				folds = append(folds, z.Apply("anon-1", r))
-			}
-			if fmt.Sprint(folds) != fmt.Sprint(tc.wantFold) {
-				t.Errorf("folded %v, want %v", folds, tc.wantFold)
-			}
-			if got := z.keys["anon-1"].open.EventCount; got != tc.wantHeld {
-				t.Errorf("held session has %d events, want %d", got, tc.wantHeld)
-			}
-		})
+	if len(c.Minutes) != 1 || c.Minutes[0].TotalEvents() != 1 || !c.Minutes[0].Start.Equal(t0.Add(2*time.Minute)) {
+		t.Errorf("the new owner's commit counts %d minutes (%+v), want only its own 1 event", len(c.Minutes), c.Minutes)
 	}
 }

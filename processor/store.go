@@ -12,8 +12,9 @@ import (
 // LiveWindow is how far back "visitors live" looks.
 const LiveWindow = 5 * time.Minute
 
-// Store holds the merged per-minute aggregates of every tenant, folded from the state
-// records of every instance. It is safe for concurrent use.
+// Store holds the merged per-minute aggregates of every tenant: the sum of the
+// partial aggregates read from the aggregates topic (counts added, visitor sketches
+// merged). It is safe for concurrent use.
 type Store struct {
 	mu      sync.RWMutex
 	tenants map[string]map[int64]*Minute
@@ -22,39 +23,23 @@ type Store struct {
 // NewStore returns an empty store.
 func NewStore() *Store { return &Store{tenants: map[string]map[int64]*Minute{}} }
 
-// Fold adds the counts of one state record of user key into the aggregates.
-func (s *Store) Fold(key string, r *Record) {
-	if len(r.Delta) == 0 && len(r.Ended) == 0 {
-		return
-	}
+// Add merges partial aggregates into the store.
+func (s *Store) Add(partials []*Minute) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	mins := s.tenants[r.Tenant]
-	if mins == nil {
-		mins = map[int64]*Minute{}
-		s.tenants[r.Tenant] = mins
-	}
-	for at, c := range r.Delta {
+	for _, p := range partials {
+		mins := s.tenants[p.Tenant]
+		if mins == nil {
+			mins = map[int64]*Minute{}
+			s.tenants[p.Tenant] = mins
+		}
+		at := p.Start.Unix()
 		m := mins[at]
 		if m == nil {
-			m = NewMinute(r.Tenant, time.Unix(at, 0))
+			m = NewMinute(p.Tenant, p.Start)
 			mins[at] = m
 		}
-		m.Counts.Add(c)
-		// Every minute of a record's counts is one in which the key had an event.
-		m.Visitors.Insert([]byte(key))
-	}
-	for _, e := range r.Ended {
-		m := mins[e.Minute]
-		if m == nil {
-			m = NewMinute(r.Tenant, time.Unix(e.Minute, 0))
-			mins[e.Minute] = m
-		}
-		m.SessionsEnded++
-		m.SessionDurationMs += e.DurationMs
-		if e.Bounce {
-			m.Bounces++
-		}
+		_ = m.Merge(p) // same tenant and minute: cannot fail
 	}
 }
 

@@ -1,0 +1,113 @@
+package processor
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+
+	"github.com/apache/pulsar-client-go/pulsar"
+)
+
+// markerProperty marks a session-state message that is no commit: an instance writes
+// one and reads up to it to be sure it holds every commit sent before (see sync).
+const markerProperty = "marker"
+
+// catchUp reads the session-state topic to its end.
+func (p *pipeline) catchUp(ctx context.Context) error {
+	for p.reader.HasNext() {
+		msg, err := p.reader.Next(ctx)
+		if err != nil {
+			return fmt.Errorf("read session state: %w", err)
+		}
+		if err := p.take(ctx, msg); err != nil {
+			return err
+		}
+	}
+	p.m.openSessions.WithLabelValues(p.ns).Set(float64(p.z.Open()))
+	return nil
+}
+
+// before makes sure the state of every key of batch is known before it is handled.
+// For keys this instance processed last, reading to the end of the session-state topic
+// is enough. A key that comes from another instance may have a commit on its way: its
+// previous owner sent it and died before the broker stored it, while the broker
+// already handed the key's unacknowledged events here. The end of the topic does not
+// include it yet, so this instance writes a marker and reads up to it: the broker
+// appends messages to a topic in the order it receives them, and it received that
+// commit before it noticed the death that moved the events here, so the commit lies
+// before the marker. (Were it missed anyway, the commit this instance writes for the
+// key would not count, and it would start over: see Sessionizer.Evaluate.)
+func (p *pipeline) before(ctx context.Context, batch []pulsar.ConsumerMessage) error {
+	for _, msg := range batch {
+		if !p.z.Owns(msg.Key()) {
+			return p.sync(ctx)
+		}
+	}
+	return p.catchUp(ctx)
+}
+
+// sync writes a marker to the session-state topic and reads every commit up to it.
+func (p *pipeline) sync(ctx context.Context) error {
+	id, err := p.state.Send(ctx, &pulsar.ProducerMessage{Properties: map[string]string{writerProperty: p.writer, markerProperty: "1"}})
+	if err != nil {
+		return fmt.Errorf("write a marker to session state: %w", err)
+	}
+	p.m.commits.WithLabelValues("marker").Inc()
+	for {
+		msg, err := p.reader.Next(ctx)
+		if err != nil {
+			return fmt.Errorf("read session state: %w", err)
+		}
+		if err := p.take(ctx, msg); err != nil {
+			return err
+		}
+		if m := msg.ID(); m.LedgerID() == id.LedgerID() && m.EntryID() == id.EntryID() && m.BatchIdx() == id.BatchIdx() {
+			break
+		}
+	}
+	p.m.openSessions.WithLabelValues(p.ns).Set(float64(p.z.Open()))
+	return nil
+}
+
+// take evaluates one message of the session-state topic: other writers' counting
+// commits replace what is held for their keys (and, until their aggregate is read, are
+// kept for recovery); this instance's own commits are matched with what it wrote.
+func (p *pipeline) take(ctx context.Context, msg pulsar.Message) error {
+	props := msg.Properties()
+	if props[markerProperty] != "" {
+		return nil
+	}
+	seq, _ := strconv.ParseUint(props[seqProperty], 10, 64)
+	c := p.own[seq]
+	if props[writerProperty] != p.writer || c == nil {
+		var err error
+		if c, err = decodeCommit(msg.Payload(), p.z.intern); err != nil {
+			p.log.Warn("undecodable commit skipped", "err", err, "message_id", msg.ID().String())
+			return nil
+		}
+	}
+	own := c.Writer == p.writer && p.flight != nil
+	if own {
+		delete(p.own, c.Seq)
+	}
+	p.m.commits.WithLabelValues("read").Inc()
+	p.m.stateRecords.WithLabelValues("read").Add(float64(len(c.Records)))
+	agg, ok := p.z.Evaluate(c)
+	switch {
+	case !ok && own:
+		p.overrun = true
+	case !ok:
+		p.m.commits.WithLabelValues("overtaken").Inc()
+		p.log.Warn("commit overtaken by another writer's, not counted", "writer", c.Writer, "seq", c.Seq)
+	case own:
+		p.flight.aggs = append(p.flight.aggs, agg)
+	case !p.seenAggregate(c.Writer, c.Seq):
+		p.orphans = append(p.orphans, orphan{agg, p.now()})
+	}
+	if own {
+		if p.flight.waiting--; p.flight.waiting == 0 {
+			return p.landed(ctx)
+		}
+	}
+	return nil
+}
