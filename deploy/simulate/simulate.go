@@ -2,7 +2,13 @@
 // HTTP as the browser SDK does: visits of several pages with think time between them,
 // campaigns and referrers, desktop and mobile browsers, logged-in users, a share of bots
 // and a share of malformed requests. It reports what was sent, accepted and rejected,
-// and can record every accepted messageId as ground truth for end-to-end checks.
+// and can record every accepted messageId (and, with RecordEvents, every accepted
+// event) as ground truth for end-to-end checks.
+//
+// With RetryFor set it retries as the SDK does: a request that got no answer, a 5xx or
+// a 429 is sent again with the same events (the same messageIds, so a request that was
+// stored but not answered arrives twice and the pipeline must remove the copy) until
+// it is answered or RetryFor has passed.
 package simulate
 
 import (
@@ -14,6 +20,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"slices"
+	"strconv"
 	"sync"
 	"time"
 )
@@ -41,6 +48,64 @@ type Config struct {
 	Now func() time.Time
 	// Client sends the requests.
 	Client *http.Client
+	// RetryFor keeps retrying a request that got no answer, a 5xx or a 429 for this
+	// long after its first attempt, with the same events and a fresh sentAt (as the SDK
+	// stamps it at each send); pauses double from 100 ms to 5 s and honour Retry-After.
+	// A visit sends its next page only once the page before is answered. 0: every
+	// request is sent once.
+	RetryFor time.Duration
+	// Drain, when closed, ends the run gently: no new visit starts, and a visit in
+	// progress stops once the request it is sending is answered or given up (retries
+	// included). Cancelling ctx instead abandons the requests in flight.
+	Drain <-chan struct{}
+	// RecordEvents keeps every accepted event in Report.AcceptedEvents, and every event
+	// of a request given up unanswered or with a 5xx in Report.UnconfirmedEvents.
+	RecordEvents bool
+	// OnAttempt, when set, is called after every HTTP request, from the visits'
+	// goroutines at once.
+	OnAttempt func(Attempt)
+}
+
+// Attempt is one HTTP request, as Config.OnAttempt sees it.
+type Attempt struct {
+	Start, End time.Time
+	// Status is the answer's HTTP status; 0 when there was none (connection refused or
+	// reset, timeout).
+	Status int
+	// Retry counts the attempts of the same request before this one.
+	Retry int
+	// Events is the number of events in the request.
+	Events int
+	// Accepted are the events the collector accepted, on the request's final attempt
+	// when it was answered 200.
+	Accepted []Event
+}
+
+// Event is one event as the simulator sent it: what a ground truth needs.
+type Event struct {
+	MessageID   string
+	Type        string // page, track or identify
+	Event       string // a track event's name
+	Name        string // a page's name
+	AnonymousID string
+	UserID      string
+	URL         string // the page's URL, with its utm_* query on a visit's first page
+	Path        string
+	Referrer    string
+	UserAgent   string
+	// Visit numbers the visit, Page the page within it and Index the event within the
+	// page's batch: (Visit, Page, Index) is the order in which they were sent.
+	Visit, Page, Index int
+	// Time is when the event happened by the clock of the machine the simulator runs
+	// on. The collector's skew correction (timestamp = receivedAt − (sentAt −
+	// timestamp)) stores Time plus the transit time of the request that delivered it:
+	// a time in [Time, Time+Transit].
+	Time time.Time
+	// Transit is the duration of the longest attempt of the event's request.
+	Transit time.Duration
+	// Refused is when its request was first refused (no answer, a 5xx or a 429); zero
+	// if its first attempt was answered otherwise.
+	Refused time.Time
 }
 
 // Report is what a run did.
@@ -55,6 +120,15 @@ type Report struct {
 	LatencyP50Ms  float64     `json:"latencyP50Ms"`
 	LatencyP99Ms  float64     `json:"latencyP99Ms"`
 	AcceptedIDs   []string    `json:"-"`
+	// Retries counts the requests sent again (see Config.RetryFor); Requests includes
+	// them.
+	Retries int `json:"retries"`
+	// Unconfirmed counts the events of requests given up without an answer or with a
+	// 5xx: they were not accepted, but they may have been stored.
+	Unconfirmed int `json:"eventsUnconfirmed"`
+	// AcceptedEvents and UnconfirmedEvents are kept with Config.RecordEvents.
+	AcceptedEvents    []Event `json:"-"`
+	UnconfirmedEvents []Event `json:"-"`
 }
 
 // Run simulates visits until cfg.Visitors are done or ctx ends.
@@ -82,16 +156,18 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	for i := 0; cfg.Visitors == 0 || i < cfg.Visitors; i++ {
 		select {
 		case <-ctx.Done():
+		case <-cfg.Drain:
 		case <-tick.C:
 		}
-		if ctx.Err() != nil {
+		if ctx.Err() != nil || r.draining() {
 			break
 		}
 		select {
 		case slots <- struct{}{}:
 		case <-ctx.Done():
+		case <-cfg.Drain:
 		}
-		if ctx.Err() != nil {
+		if ctx.Err() != nil || r.draining() {
 			break
 		}
 		wg.Add(1)
@@ -110,6 +186,16 @@ type run struct {
 	mu        sync.Mutex
 	rep       *Report
 	latencies []time.Duration
+}
+
+// draining reports whether Config.Drain is closed.
+func (r *run) draining() bool {
+	select {
+	case <-r.cfg.Drain:
+		return true
+	default:
+		return false
+	}
 }
 
 var (
@@ -131,7 +217,9 @@ var (
 // visit simulates one visitor: a visit of one to eight pages, with clicks, maybe a
 // login, sent page by page as the SDK's batches.
 func (r *run) visit(ctx context.Context, rng *rand.Rand, n int) {
-	anon := fmt.Sprintf("sim-%d-%08x", r.cfg.Seed, rng.Uint32())
+	// The visit's number keeps two visits from ever sharing an anonymousId (and so
+	// their messageIds), which ground truth relies on.
+	anon := fmt.Sprintf("sim-%d-%d-%08x", r.cfg.Seed, n, rng.Uint32())
 	ua := userAgents[rng.IntN(len(userAgents))].ua
 	if rng.Float64() < r.cfg.BotShare {
 		ua = bots[rng.IntN(len(bots))]
@@ -157,6 +245,7 @@ func (r *run) visit(ctx context.Context, rng *rand.Rand, n int) {
 			referrer = src.referrer
 		}
 		var batch []map[string]any
+		var sent []Event
 		now := r.cfg.Now().UTC()
 		ctxt := map[string]any{
 			"page":      map[string]any{"url": "https://www.example.com" + path + query, "path": path, "title": titles[path], "referrer": referrer, "search": query},
@@ -172,6 +261,13 @@ func (r *run) visit(ctx context.Context, rng *rand.Rand, n int) {
 			for k, v := range extra {
 				e[k] = v
 			}
+			name, _ := e["name"].(string)
+			track, _ := e["event"].(string)
+			sent = append(sent, Event{
+				MessageID: e["messageId"].(string), Type: typ, Event: track, Name: name, AnonymousID: anon, UserID: userID,
+				URL: "https://www.example.com" + path + query, Path: path, Referrer: referrer, UserAgent: ua,
+				Visit: n, Page: p, Index: len(batch), Time: now.Add(time.Duration(len(batch)) * 100 * time.Millisecond),
+			})
 			batch = append(batch, e)
 		}
 		ev("page", map[string]any{"name": titles[path]})
@@ -182,11 +278,16 @@ func (r *run) visit(ctx context.Context, rng *rand.Rand, n int) {
 			userID = fmt.Sprintf("user-%d", rng.IntN(100000))
 			ev("identify", map[string]any{"userId": userID, "traits": map[string]any{"plan": []string{"free", "pro", "team"}[rng.IntN(3)]}})
 		}
-		r.send(ctx, rng, batch, now.Add(time.Duration(len(batch))*100*time.Millisecond))
+		r.send(ctx, rng, batch, sent, now.Add(time.Duration(len(batch))*100*time.Millisecond))
+		if r.draining() {
+			return
+		}
 		if p < nPages-1 {
 			think := time.Duration(rng.ExpFloat64() * float64(r.cfg.ThinkTime))
 			select {
 			case <-ctx.Done():
+				return
+			case <-r.cfg.Drain:
 				return
 			case <-time.After(think):
 			}
@@ -194,58 +295,139 @@ func (r *run) visit(ctx context.Context, rng *rand.Rand, n int) {
 	}
 }
 
-// send posts one batch as the SDK does (text/plain, write key in the body) and records
-// the answer; a share of requests is deliberately malformed.
-func (r *run) send(ctx context.Context, rng *rand.Rand, batch []map[string]any, sentAt time.Time) {
+// send posts one batch as the SDK does (text/plain, write key in the body), retrying
+// as Config.RetryFor says, and records the answer; a share of requests is deliberately
+// malformed. sent describes the batch's events, in order.
+func (r *run) send(ctx context.Context, rng *rand.Rand, batch []map[string]any, sent []Event, sentAt time.Time) {
 	body := map[string]any{"batch": batch, "sentAt": sentAt.Format(time.RFC3339Nano), "writeKey": r.cfg.WriteKey}
-	payload, _ := json.Marshal(body)
 	malformed := rng.Float64() < r.cfg.MalformedShare
+	truncated := false
 	if malformed {
 		switch rng.IntN(3) {
 		case 0: // truncated JSON
-			payload = payload[:len(payload)/2]
+			truncated = true
 		case 1: // an event without type nor ids
 			batch[0] = map[string]any{"event": "Broken", "properties": "not an object"}
-			payload, _ = json.Marshal(body)
 		default: // wrong type of a field
 			batch[len(batch)-1]["userId"] = 42
-			payload, _ = json.Marshal(body)
 		}
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, r.cfg.URL+"/v1/batch", bytes.NewReader(payload))
-	if err != nil {
-		return
-	}
-	req.Header.Set("Content-Type", "text/plain;charset=UTF-8")
-	start := time.Now()
-	resp, err := r.cfg.Client.Do(req)
-	lat := time.Since(start)
 	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.rep.Requests++
 	r.rep.Sent += len(batch)
 	if malformed {
 		r.rep.MalformedSent++
 	}
-	if err != nil {
-		r.rep.Status[0]++
+	r.mu.Unlock()
+
+	// The collector stores receivedAt − (sentAt − timestamp): with sentAt moved on by
+	// the time spent retrying, every attempt places an event at the same time plus
+	// that attempt's transit time.
+	first := time.Now()
+	for i := range sent {
+		sent[i].Time = first.Add(-sentAt.Sub(sent[i].Time))
+	}
+	var transit time.Duration
+	var refused time.Time
+	for try := 0; ; try++ {
+		start := time.Now()
+		body["sentAt"] = sentAt.Add(start.Sub(first)).Format(time.RFC3339Nano)
+		payload, _ := json.Marshal(body)
+		if truncated {
+			payload = payload[:len(payload)/2]
+		}
+		status, ans, retryAfter := r.post(ctx, payload)
+		end := time.Now()
+		transit = max(transit, end.Sub(start))
+		r.mu.Lock()
+		r.rep.Requests++
+		if try > 0 {
+			r.rep.Retries++
+		}
+		r.rep.Status[status]++
+		if status != 0 {
+			r.latencies = append(r.latencies, end.Sub(start))
+		}
+		r.mu.Unlock()
+		a := Attempt{Start: start, End: end, Status: status, Retry: try, Events: len(batch)}
+
+		retryable := status == 0 || status == http.StatusTooManyRequests || status >= 500
+		if retryable && refused.IsZero() {
+			refused = end
+		}
+		if retryable && r.cfg.RetryFor > 0 && ctx.Err() == nil {
+			pause := max(min(100*time.Millisecond<<min(try, 6), 5*time.Second), retryAfter)
+			if time.Since(first)+pause <= r.cfg.RetryFor {
+				if r.cfg.OnAttempt != nil {
+					r.cfg.OnAttempt(a)
+				}
+				select {
+				case <-ctx.Done():
+				case <-time.After(pause):
+				}
+				continue
+			}
+		}
+		for i := range sent {
+			sent[i].Transit, sent[i].Refused = transit, refused
+		}
+		a.Accepted = r.record(status, ans, batch, sent)
+		if r.cfg.OnAttempt != nil {
+			r.cfg.OnAttempt(a)
+		}
 		return
+	}
+}
+
+// answer is the collector's answer to an accepted request.
+type answer struct {
+	Accepted int `json:"accepted"`
+	Rejected []struct {
+		Index int `json:"index"`
+	} `json:"rejected"`
+}
+
+// post sends one request and returns its status (0: no answer), the decoded answer of
+// a 200 and the Retry-After of a refusal.
+func (r *run) post(ctx context.Context, payload []byte) (status int, ans *answer, retryAfter time.Duration) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, r.cfg.URL+"/v1/batch", bytes.NewReader(payload))
+	if err != nil {
+		return 0, nil, 0
+	}
+	req.Header.Set("Content-Type", "text/plain;charset=UTF-8")
+	resp, err := r.cfg.Client.Do(req)
+	if err != nil {
+		return 0, nil, 0
 	}
 	defer resp.Body.Close()
-	r.rep.Status[resp.StatusCode]++
-	r.latencies = append(r.latencies, lat)
 	if resp.StatusCode != http.StatusOK {
 		_, _ = io.Copy(io.Discard, resp.Body)
-		return
+		if s, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil && s > 0 {
+			retryAfter = time.Duration(s) * time.Second
+		}
+		return resp.StatusCode, nil, retryAfter
 	}
-	var ans struct {
-		Accepted int `json:"accepted"`
-		Rejected []struct {
-			Index int `json:"index"`
-		} `json:"rejected"`
+	var a answer
+	if err := json.NewDecoder(resp.Body).Decode(&a); err != nil {
+		// Answered 200 with a body cut short: stored, but which events were rejected
+		// is unknown. record counts them as unconfirmed.
+		return resp.StatusCode, nil, 0
 	}
-	if err := json.NewDecoder(resp.Body).Decode(&ans); err != nil {
-		return
+	return resp.StatusCode, &a, 0
+}
+
+// record counts the final answer to a request and returns the events it accepted.
+func (r *run) record(status int, ans *answer, batch []map[string]any, sent []Event) (accepted []Event) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if status == 0 || status >= 500 || status == http.StatusOK && ans == nil {
+		r.rep.Unconfirmed += len(batch)
+		if r.cfg.RecordEvents {
+			r.rep.UnconfirmedEvents = append(r.rep.UnconfirmedEvents, sent...)
+		}
+		return nil
+	}
+	if status != http.StatusOK {
+		return nil
 	}
 	r.rep.Accepted += ans.Accepted
 	r.rep.Rejected += len(ans.Rejected)
@@ -256,8 +438,13 @@ func (r *run) send(ctx context.Context, rng *rand.Rand, batch []map[string]any, 
 	for i, e := range batch {
 		if id, ok := e["messageId"].(string); ok && !rejected[i] {
 			r.rep.AcceptedIDs = append(r.rep.AcceptedIDs, id)
+			accepted = append(accepted, sent[i])
 		}
 	}
+	if r.cfg.RecordEvents {
+		r.rep.AcceptedEvents = append(r.rep.AcceptedEvents, accepted...)
+	}
+	return accepted
 }
 
 func (r *run) finish() {

@@ -29,6 +29,7 @@ func main() {
 	flag.Float64Var(&cfg.BotShare, "bots", 0.05, "share of bot visits")
 	flag.Float64Var(&cfg.MalformedShare, "malformed", 0.02, "share of malformed requests")
 	flag.Uint64Var(&cfg.Seed, "seed", uint64(time.Now().UnixNano()), "random seed")
+	flag.DurationVar(&cfg.RetryFor, "retry-for", 0, "retry a request that got no answer, a 5xx or a 429 for this long, with the same messageIds (0: no retries)")
 	duration := flag.Duration("duration", 0, "stop after this long (0: no limit)")
 	record := flag.String("record", "", "write every accepted messageId to this file, one a line")
 	flag.Parse()
