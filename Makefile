@@ -77,6 +77,9 @@ bench-steps:
 	-deploy/local/bench-collector.sh | tee $(BENCH_DIR)/collector.txt
 	-cd sdk-js && { [ -d node_modules ] || npm ci --no-audit --no-fund --loglevel=error; } && npm run test:size | tee ../$(BENCH_DIR)/sdk-size.txt
 
+chaos: ## run the fault suite's long profile and print its table
+	@deploy/local/with-services.sh env CLICKTRAIL_CHAOS_PROFILE=long $(GO) test -count=1 -v -run TestChaos -timeout 40m ./deploy/chaos/
+
 images: ## build the container images (needs a Docker engine; none on this machine)
 	@for t in collector processor archiver provision demo; do docker build -f deploy/Dockerfile --target $$t -t clicktrail/$$t:0.1.0 . ; done
 
