@@ -17,11 +17,11 @@ FUZZ_BATCHES ?= 30000x
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
-run: up provision ## bring up Pulsar, MinIO and the pipeline on this machine
-	@deploy/local/run.sh
+run: ## bring up Pulsar, MinIO and the pipeline; Ctrl-C stops all it started
+	@deploy/local/with-services.sh bash -c '$(GO) run ./deploy/provision/cmd/provision --sources deploy/local/sources.yaml && exec deploy/local/run.sh'
 
-demo: up provision ## make run, plus simulated visitors so the dashboard fills
-	@deploy/local/run.sh --demo
+demo: ## make run, plus simulated visitors so the dashboard fills
+	@deploy/local/with-services.sh bash -c '$(GO) run ./deploy/provision/cmd/provision --sources deploy/local/sources.yaml && exec deploy/local/run.sh --demo'
 
 up: ## start the local Pulsar and MinIO (fetched on first use)
 	@deploy/local/up.sh

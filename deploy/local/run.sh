@@ -3,7 +3,8 @@
 # this builds the browser SDK when sdk-js/dist is missing, builds and starts the
 # collector, the processor, the archiver and the demo site, waits until each is ready,
 # prints where everything answers, and on Ctrl-C stops the processes it started.
-# Pulsar and MinIO keep running (make down stops them).
+# `make run` and `make demo` call it through with-services.sh, which then stops Pulsar
+# and MinIO too when it started them (when they were already up, they keep running).
 #
 #   run.sh [--demo]
 #
@@ -132,7 +133,7 @@ Clicktrail is up:
              archiver  http://$CLICKTRAIL_ARCHIVER_ADDR/metrics
              demo site http://$CLICKTRAIL_DEMO_ADDR/metrics
   logs       $RUN_DIR/{$logs}.log
-Ctrl-C stops them; make down stops Pulsar and MinIO.
+Ctrl-C stops them, and Pulsar and MinIO unless they were running before.
 MSG
 wait -n "${pids[@]}" || true
 for i in "${!pids[@]}"; do
