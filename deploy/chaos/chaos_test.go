@@ -38,7 +38,7 @@ func TestChaos(t *testing.T) {
 	}
 	began := time.Now()
 	ctx := context.Background()
-	root, err := chaos.RepoRoot()
+	root, err := testenv.RepoRoot()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -85,15 +85,8 @@ func TestChaos(t *testing.T) {
 		t.Fatal(err)
 	}
 	logDir, tmpDir := t.TempDir(), t.TempDir()
-	addr := func() string {
-		a, err := chaos.FreeAddr()
-		if err != nil {
-			t.Fatal(err)
-		}
-		return a
-	}
 	cfg := provision.Config{}.WithDefaults()
-	collectorAddr, processorAddr, archiverAddr := addr(), addr(), addr()
+	collectorAddr, processorAddr, archiverAddr := testenv.FreeAddr(t), testenv.FreeAddr(t), testenv.FreeAddr(t)
 	collector := chaos.NewService("collector", b.bins.Collector, collectorAddr, logDir, nil,
 		"--collector.addr", collectorAddr, "--pulsar.url", broker.URL, "--sources", sources,
 		"--collector.instance-id", "chaos", "--log.level", "info")

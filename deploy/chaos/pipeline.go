@@ -186,16 +186,21 @@ func (p *Pipeline) pending(ctx context.Context, back time.Time, want []string) s
 	if err != nil {
 		return "lake: " + err.Error()
 	}
-	missing := 0
-	for _, id := range want {
-		if counts[id] == 0 && !p.lostIDs[id] {
-			missing++
-		}
-	}
-	if missing > 0 {
+	if missing := p.notInLake(counts, want); missing > 0 {
 		return fmt.Sprintf("%d of the %d events accepted before are not in the lake yet", missing, len(want))
 	}
 	return ""
+}
+
+// notInLake counts the ids the lake's counts lack, leaving out those found lost.
+func (p *Pipeline) notInLake(counts map[string]int, ids []string) int {
+	n := 0
+	for _, id := range ids {
+		if counts[id] == 0 && !p.lostIDs[id] {
+			n++
+		}
+	}
+	return n
 }
 
 // noteLost adds the lost events among want to p.lostIDs, and says so.
@@ -298,13 +303,7 @@ func (p *Pipeline) settled(ctx context.Context, accepted []string, last *process
 	if err != nil {
 		return "lake: " + err.Error()
 	}
-	missing := 0
-	for _, id := range accepted {
-		if counts[id] == 0 && !p.lostIDs[id] {
-			missing++
-		}
-	}
-	if missing > 0 {
+	if missing := p.notInLake(counts, accepted); missing > 0 {
 		return fmt.Sprintf("%d accepted events are not in the lake", missing)
 	}
 	st, err := p.Stats(ctx)

@@ -130,13 +130,22 @@ func (t *Tap) Close() {
 	t.consumer.Close()
 }
 
-// Backlogs returns the backlog (in entries) of each subscription of the events topic.
-func Backlogs(ctx context.Context, adminURL, topic string) (map[string]int64, error) {
+// adminFor returns an admin client of the broker at adminURL and topic's parsed name.
+func adminFor(adminURL, topic string) (pulsaradmin.Client, *utils.TopicName, error) {
 	admin, err := pulsaradmin.NewClient(&config.Config{WebServiceURL: adminURL})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	tn, err := utils.GetTopicName(topic)
+	if err != nil {
+		return nil, nil, err
+	}
+	return admin, tn, nil
+}
+
+// Backlogs returns the backlog (in entries) of each subscription of the events topic.
+func Backlogs(ctx context.Context, adminURL, topic string) (map[string]int64, error) {
+	admin, tn, err := adminFor(adminURL, topic)
 	if err != nil {
 		return nil, err
 	}
@@ -154,11 +163,7 @@ func Backlogs(ctx context.Context, adminURL, topic string) (map[string]int64, er
 // Acknowledged returns, for each partition of topic, the position up to which
 // subscription sub has acknowledged everything (the cursor's mark-delete position).
 func Acknowledged(ctx context.Context, adminURL, topic, sub string, partitions int) (map[int32]Position, error) {
-	admin, err := pulsaradmin.NewClient(&config.Config{WebServiceURL: adminURL})
-	if err != nil {
-		return nil, err
-	}
-	tn, err := utils.GetTopicName(topic)
+	admin, tn, err := adminFor(adminURL, topic)
 	if err != nil {
 		return nil, err
 	}

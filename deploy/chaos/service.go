@@ -5,8 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -16,6 +14,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/clicktrail/clicktrail/deploy/healthcheck"
 )
 
 // Binaries are the services' commands, built once per run.
@@ -34,34 +34,6 @@ func Build(ctx context.Context, root, dir string) (Binaries, error) {
 		Processor: filepath.Join(dir, "processor"),
 		Archiver:  filepath.Join(dir, "archiver"),
 	}, nil
-}
-
-// RepoRoot finds the module root above the working directory.
-func RepoRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("find the repository root: no go.mod above the working directory")
-		}
-		dir = parent
-	}
-}
-
-// FreeAddr returns a free loopback address.
-func FreeAddr() (string, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer l.Close()
-	return l.Addr().String(), nil
 }
 
 // Service is one service running as a child process. Every start uses the same
@@ -164,16 +136,14 @@ func (s *Service) Unexpected() []string {
 	return append([]string(nil), s.unexpected...)
 }
 
+// probeClient asks the services' health endpoints, as the images' health check does.
+var probeClient = healthcheck.NewClient()
+
 // Ready reports whether /readyz answers 200.
 func (s *Service) Ready() bool {
-	c := http.Client{Timeout: 2 * time.Second}
-	resp, err := c.Get("http://" + s.Addr + "/readyz")
-	if err != nil {
-		return false
-	}
-	defer resp.Body.Close()
-	_, _ = io.Copy(io.Discard, resp.Body)
-	return resp.StatusCode == http.StatusOK
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	return healthcheck.Probe(ctx, probeClient, "http://"+s.Addr+"/readyz") == nil
 }
 
 // WaitReady polls /readyz until it answers 200.
@@ -235,15 +205,4 @@ func (s *Service) LogTail(lines int) string {
 		all = all[len(all)-lines:]
 	}
 	return fmt.Sprintf("--- %s, last lines of %s:\n%s", s.Name, s.logPath(n), strings.Join(all, "\n"))
-}
-
-// Logs lists the log files of every run of the service.
-func (s *Service) Logs() []string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var out []string
-	for i := 1; i <= s.starts; i++ {
-		out = append(out, s.logPath(i))
-	}
-	return out
 }

@@ -28,7 +28,7 @@ type PrivateBroker struct {
 // and stops it when t ends.
 func NewPrivateBroker(t testing.TB, ns provision.Namespace) *PrivateBroker {
 	t.Helper()
-	root, err := repoRoot()
+	root, err := RepoRoot()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,7 +88,7 @@ type PrivateMinIO struct {
 // bucket, and stops it when t ends.
 func NewPrivateMinIO(t testing.TB, bucket string) *PrivateMinIO {
 	t.Helper()
-	root, err := repoRoot()
+	root, err := RepoRoot()
 	if err != nil {
 		t.Fatal(err)
 	}

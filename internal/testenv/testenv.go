@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -180,7 +181,7 @@ func Require(t testing.TB, cfg provision.Config) {
 // startLocal runs deploy/local/up.sh, which starts what is not running (under a lock,
 // so parallel test binaries never start two brokers) and leaves it running.
 func startLocal() error {
-	root, err := repoRoot()
+	root, err := RepoRoot()
 	if err != nil {
 		return err
 	}
@@ -205,7 +206,9 @@ func ready(url string) bool {
 	return resp.StatusCode == http.StatusOK
 }
 
-func repoRoot() (string, error) {
+// RepoRoot finds the module root (the folder holding go.mod) above the working
+// directory.
+func RepoRoot() (string, error) {
 	dir, err := os.Getwd()
 	if err != nil {
 		return "", err
@@ -220,6 +223,17 @@ func repoRoot() (string, error) {
 		}
 		dir = parent
 	}
+}
+
+// FreeAddr returns a loopback address with a free port, for a child process to listen on.
+func FreeAddr(t testing.TB) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
 }
 
 // runID names a test's namespace: readable (from the test name) and unique.
