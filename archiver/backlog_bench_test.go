@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -110,7 +109,7 @@ func BenchmarkBacklog(b *testing.B) {
 		if err := os.WriteFile(sources, []byte(fmt.Sprintf("sources:\n  - tenant: %s\n    namespace: %s\n", env.Tenant, env.Namespace)), 0o600); err != nil {
 			b.Fatal(err)
 		}
-		addr := freeAddr(b)
+		addr := testenv.FreeAddr(b)
 		cmd := exec.Command(bin, "--archiver.addr", addr, "--sources", sources, "--pulsar.url", env.Provision.PulsarURL,
 			"--archiver.key-prefix", env.Prefix, "--archiver.roll-size", strconv.Itoa(128<<20), "--archiver.roll-age", "1h",
 			"--archiver.tmp-dir", b.TempDir(), "--log.level", "warn")
@@ -189,16 +188,6 @@ func watchPeakRSS(pid int) (peakKiB func() int64) {
 		}
 	}()
 	return last.Load
-}
-
-// freeAddr returns a 127.0.0.1 address nobody listens on right now.
-func freeAddr(b *testing.B) string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
 }
 
 // rowsWritten reads clicktrail_archiver_rows_total{table="events"} from the archiver's

@@ -149,13 +149,13 @@ func startPipeline(b *testing.B) *pipeline {
 	}
 	pv := env.Provision
 	common := []string{"--pulsar.url", pv.PulsarURL, "--sources", sources, "--log.level", "warn"}
-	addr := freeAddr(b)
+	addr := testenv.FreeAddr(b)
 	p.collector = startService(b, "collector", filepath.Join(bin, "collector"), addr, logs,
 		append([]string{"--collector.addr", addr, "--collector.instance-id", "e2e-" + p.tr.run}, common...)...)
-	addr = freeAddr(b)
+	addr = testenv.FreeAddr(b)
 	p.processor = startService(b, "processor", filepath.Join(bin, "processor"), addr, logs,
 		append([]string{"--processor.addr", addr, "--processor.instance", "e2e-" + p.tr.run}, common...)...)
-	addr = freeAddr(b)
+	addr = testenv.FreeAddr(b)
 	p.archiver = startService(b, "archiver", filepath.Join(bin, "archiver"), addr, logs,
 		append([]string{"--archiver.addr", addr, "--archiver.roll-age", "1s", "--archiver.tmp-dir", b.TempDir(),
 			"--archiver.key-prefix", env.Prefix, "--s3.endpoint", pv.S3Endpoint, "--s3.access-key", pv.S3AccessKey,

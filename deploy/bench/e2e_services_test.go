@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -149,17 +148,6 @@ func (s *service) logTail(lines int) string {
 		all = all[len(all)-lines:]
 	}
 	return fmt.Sprintf("--- last lines of %s:\n%s", s.logPath, strings.Join(all, "\n"))
-}
-
-// freeAddr returns a loopback address nobody listens on right now.
-func freeAddr(b *testing.B) string {
-	b.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
 }
 
 func repoRoot(b *testing.B) string {
