@@ -38,13 +38,10 @@ type Config struct {
 	// answers 503 at once instead of blocking [20000].
 	MaxPending int
 	// Compression of the producers' batches: lz4, snappy or none [lz4, the event
-	// contract's codec]. Key-based batching (pulsar-client-go 0.19) builds a compressor
-	// for every key of every batch, and a request is usually one key (one visitor):
-	// LZ4's allocates and clears a 512 KB
-	// table each time, a quarter of the collector's CPU and most of its memory under
-	// load; Snappy's costs nothing to build. Snappy stores a bit more: a 20-event batch
-	// of the load benchmark compresses 11× where LZ4 does 15×. ZSTD's starts a decoder
-	// per key that is never closed (apache/pulsar-client-go#1423): not offered.
+	// contract's codec]. Key-based batching builds a compressor for every key of every
+	// batch; the Pulsar client in internal/thirdparty makes LZ4's free to build (upstream
+	// allocates a 512 KiB table each time). ZSTD's starts a decoder per key that is
+	// never closed (apache/pulsar-client-go#1423): not offered.
 	Compression string
 	// TrustedProxies are the proxy networks whose X-Forwarded-For is believed [none].
 	TrustedProxies []netip.Prefix
@@ -114,7 +111,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) *flagenv.Set {
 	s.Int(&c.MaxInFlight, "collector.max-in-flight", "CLICKTRAIL_COLLECTOR_MAX_IN_FLIGHT", "requests handled at once; more get 503")
 	s.Int(&c.MaxPending, "collector.max-pending", "CLICKTRAIL_COLLECTOR_MAX_PENDING", "unacknowledged messages per producer; more get 503")
 	s.Duration(&c.PublishTimeout, "collector.publish-timeout", "CLICKTRAIL_COLLECTOR_PUBLISH_TIMEOUT", "how long a request waits for Pulsar's acknowledgement")
-	s.String(&c.Compression, "collector.compression", "CLICKTRAIL_COLLECTOR_COMPRESSION", "compression of the producers' batches: lz4, snappy (cheaper per key-based batch, see README) or none")
+	s.String(&c.Compression, "collector.compression", "CLICKTRAIL_COLLECTOR_COMPRESSION", "compression of the producers' batches: lz4, snappy or none")
 	s.Duration(&c.BatchDelay, "collector.batch-delay", "CLICKTRAIL_COLLECTOR_BATCH_DELAY", "producer batching delay")
 	s.Duration(&c.ShutdownGrace, "collector.shutdown-grace", "CLICKTRAIL_COLLECTOR_SHUTDOWN_GRACE", "time to drain requests and producers at shutdown")
 	s.Prefixes(&c.TrustedProxies, "collector.trusted-proxies", "CLICKTRAIL_COLLECTOR_TRUSTED_PROXIES", "comma-separated proxy networks whose X-Forwarded-For is trusted")

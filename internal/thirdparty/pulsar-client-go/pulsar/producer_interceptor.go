@@ -1,0 +1,44 @@
+// Licensed to the Apache Software Foundation (ASF) under one
+// or more contributor license agreements.  See the NOTICE file
+// distributed with this work for additional information
+// regarding copyright ownership.  The ASF licenses this file
+// to you under the Apache License, Version 2.0 (the
+// "License"); you may not use this file except in compliance
+// with the License.  You may obtain a copy of the License at
+//
+//   http://www.apache.org/licenses/LICENSE-2.0
+//
+// Unless required by applicable law or agreed to in writing,
+// software distributed under the License is distributed on an
+// "AS IS" BASIS, WITHOUT WARRANTIES OR CONDITIONS OF ANY
+// KIND, either express or implied.  See the License for the
+// specific language governing permissions and limitations
+// under the License.
+
+package pulsar
+
+type ProducerInterceptor interface {
+	// BeforeSend This is called before send the message to the brokers. This method is allowed to modify the
+	// message.
+	BeforeSend(producer Producer, message *ProducerMessage)
+
+	// OnSendAcknowledgement This method is called when the message sent to the broker has been acknowledged,
+	// or when sending the message fails.
+	OnSendAcknowledgement(producer Producer, message *ProducerMessage, msgID MessageID)
+}
+
+type ProducerInterceptors []ProducerInterceptor
+
+func (x ProducerInterceptors) BeforeSend(producer Producer, message *ProducerMessage) {
+	for i := range x {
+		x[i].BeforeSend(producer, message)
+	}
+}
+
+func (x ProducerInterceptors) OnSendAcknowledgement(producer Producer, message *ProducerMessage, msgID MessageID) {
+	for i := range x {
+		x[i].OnSendAcknowledgement(producer, message, msgID)
+	}
+}
+
+var defaultProducerInterceptors = make(ProducerInterceptors, 0)
