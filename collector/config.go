@@ -32,7 +32,12 @@ type Config struct {
 	// PublishTimeout is how long a request waits for Pulsar to acknowledge its events
 	// before answering 503 [10s].
 	PublishTimeout time.Duration
-	// BatchDelay is the producers' batching delay [5ms].
+	// BatchDelay is the producers' batching delay [1ms]. Key-based batching makes a batch
+	// per key, and a request is usually one key (one visitor), so waiting longer merges
+	// few messages and adds its whole length to every answer. At 1,000 requests/s on
+	// the 2-core benchmark machine, four runs each: p50 4.2–4.8 ms and p99 13–23 ms
+	// with 1 ms, p50 7.1–8.5 ms and p99 13–170 ms with 5 ms; the same full-load
+	// throughput.
 	BatchDelay time.Duration
 	// MaxPending bounds each producer's queue of unacknowledged messages; a full queue
 	// answers 503 at once instead of blocking [20000].
@@ -79,7 +84,7 @@ func DefaultConfig() Config {
 		MaxBody:        schemas.MaxRequestBytes,
 		MaxInFlight:    256,
 		PublishTimeout: 10 * time.Second,
-		BatchDelay:     5 * time.Millisecond,
+		BatchDelay:     time.Millisecond,
 		MaxPending:     20000,
 		Compression:    "lz4",
 		InstanceID:     host,

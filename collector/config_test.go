@@ -25,7 +25,7 @@ func TestFlagsOverrideEnvironmentOverridesDefaults(t *testing.T) {
 	if cfg.Addr != "127.0.0.1:9999" || cfg.MaxInFlight != 8 || cfg.PublishTimeout != 2*time.Second || len(cfg.TrustedProxies) != 2 {
 		t.Errorf("config = %+v", cfg)
 	}
-	if cfg.BatchDelay != 5*time.Millisecond || cfg.MaxBody != 500*1024 {
+	if cfg.BatchDelay != time.Millisecond || cfg.MaxBody != 500*1024 {
 		t.Errorf("defaults lost: batch delay %s, max body %d", cfg.BatchDelay, cfg.MaxBody)
 	}
 }
