@@ -1243,13 +1243,15 @@ func (p *partitionProducer) updateMetaData(sr *sendRequest) {
 		sr.msg.ReplicationClusters = []string{"__local__"}
 	}
 
-	sr.mm = p.genMetadata(sr.msg, int(sr.uncompressedSize), deliverAt)
-
 	sr.sendAsBatch = !p.options.DisableBatching &&
 		sr.msg.ReplicationClusters == nil &&
 		deliverAt.UnixNano() < 0
 
 	if !sr.sendAsBatch {
+		// Clicktrail patch (see internal/thirdparty/README.md): only a message sent on its
+		// own uses this metadata; a batched one gets its SingleMessageMetadata in
+		// internalSend. Upstream builds both for every message.
+		sr.mm = p.genMetadata(sr.msg, int(sr.uncompressedSize), deliverAt)
 		// update sequence id for metadata, make the size of msgMetadata more accurate
 		// batch sending will update sequence ID in the BatchBuilder
 		p.updateMetadataSeqID(sr.mm, sr.msg)

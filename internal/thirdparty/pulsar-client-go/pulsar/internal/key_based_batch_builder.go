@@ -53,6 +53,10 @@ type keyBasedBatchContainer struct {
 	batchContainer
 	compressionType pb.CompressionType
 	level           compression.Level
+	// size is the bytes held by all the keys' batches. Clicktrail patch (see
+	// internal/thirdparty/README.md): upstream also copied every message into this
+	// container's own buffer only to measure it.
+	size uint32
 }
 
 // newKeyBasedBatches init a keyBasedBatches
@@ -108,7 +112,7 @@ func NewKeyBasedBatchBuilder(
 
 // IsFull checks if the size in the current batch meets or exceeds the maximum size allowed by the batch
 func (bc *keyBasedBatchContainer) IsFull() bool {
-	return bc.numMessages >= bc.maxMessages || bc.buffer.ReadableBytes() >= uint32(bc.maxBatchSize)
+	return bc.numMessages >= bc.maxMessages || bc.size >= uint32(bc.maxBatchSize)
 }
 
 func (bc *keyBasedBatchContainer) IsMultiBatches() bool {
@@ -123,7 +127,7 @@ func (bc *keyBasedBatchContainer) hasSpace(payload []byte) bool {
 		return true
 	}
 	msgSize := uint32(len(payload))
-	return bc.numMessages+1 <= bc.maxMessages && bc.buffer.ReadableBytes()+msgSize <= uint32(bc.maxBatchSize)
+	return bc.numMessages+1 <= bc.maxMessages && bc.size+msgSize <= uint32(bc.maxBatchSize)
 }
 
 // Add will add single message to key-based batch with message key.
@@ -162,6 +166,7 @@ func (bc *keyBasedBatchContainer) Add(
 	}
 
 	// add message to batch container
+	before := batchPart.buffer.ReadableBytes()
 	add := batchPart.Add(
 		metadata, sequenceIDGenerator, payload, callback, replicateTo,
 		deliverAt,
@@ -170,7 +175,7 @@ func (bc *keyBasedBatchContainer) Add(
 	if !add {
 		return false
 	}
-	addSingleMessageToBatch(bc.buffer, metadata, payload)
+	bc.size += batchPart.buffer.ReadableBytes() - before
 
 	bc.numMessages++
 	bc.callbacks = append(bc.callbacks, callback)
@@ -184,7 +189,7 @@ func (bc *keyBasedBatchContainer) reset() {
 		container.reset()
 	}
 	bc.numMessages = 0
-	bc.buffer.Clear()
+	bc.size = 0
 	bc.callbacks = []interface{}{}
 	bc.msgMetadata.ReplicateTo = nil
 	bc.msgMetadata.DeliverAtTime = nil
