@@ -77,6 +77,7 @@ bench-steps:
 	-CLICKTRAIL_BENCH_EVENTS=1000000 $(GO) test -run '^$$' -bench 'BenchmarkBacklog|BenchmarkLatency' -benchtime 1x -timeout 30m ./processor/ | tee $(BENCH_DIR)/processor-backlog.txt
 	-CLICKTRAIL_BENCH_EVENTS=1000000 $(GO) test -run '^$$' -bench BenchmarkBacklog -benchtime 1x -timeout 30m ./archiver/ | tee $(BENCH_DIR)/archiver-backlog.txt
 	-$(GO) test -run '^$$' -bench BenchmarkEndToEnd -benchtime 1x -timeout 20m ./deploy/bench/ | tee $(BENCH_DIR)/e2e.txt
+	-deploy/local/bench-client.sh | tee $(BENCH_DIR)/go-client.txt
 	-deploy/local/bench-collector.sh | tee $(BENCH_DIR)/collector.txt
 	-cd sdk-js && { [ -d node_modules ] || npm ci --no-audit --no-fund --loglevel=error; } && npm run test:size | tee ../$(BENCH_DIR)/sdk-size.txt
 

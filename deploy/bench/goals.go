@@ -28,6 +28,8 @@ const (
 	pkgArchiver  = "archiver"
 	pkgProcessor = "processor"
 	pkgE2E       = "deploy/bench"
+	pkgCollector = "collector"
+	benchPublish = "BenchmarkPublish"
 	benchBacklog = "BenchmarkBacklog"
 	benchLatency = "BenchmarkLatency"
 	benchMemory  = "BenchmarkMemoryPerOpenSession"
@@ -59,6 +61,7 @@ const (
 func Rows(in Inputs) []Row {
 	var rows []Row
 	rows = append(rows, collectorRows(in.Collector)...)
+	rows = append(rows, clientRow(&in.Bench))
 	rows = append(rows, archiverRows(&in.Bench)...)
 	rows = append(rows, processorRows(&in.Bench)...)
 	rows = append(rows, sdkRow(in.SDKBytes))
@@ -75,6 +78,19 @@ func verdict(ok bool) string {
 
 func notRun(part, figure, goal string) Row {
 	return Row{Part: part, Figure: figure, Value: NotRun, Goal: goal, Verdict: NotRun}
+}
+
+// clientRow: the collector's publishing CPU per message with the patched Pulsar client
+// against the upstream release, alternated in the same run (deploy/local/bench-client.sh).
+func clientRow(bs *Benchmarks) Row {
+	const part, fig = "collector", "publishing CPU µs per message, patched Pulsar client vs upstream v0.19.0"
+	p, okP := bs.Lookup(pkgCollector, benchPublish+"/client=patched", "cpu-µs/msg")
+	u, okU := bs.Lookup(pkgCollector, benchPublish+"/client=upstream", "cpu-µs/msg")
+	if !okP || !okU || p.Median() <= 0 {
+		return notRun(part, fig, "")
+	}
+	return Row{part, fig, withRuns(fmt.Sprintf("%.1f µs", p.Median()), p), withRuns(fmt.Sprintf("%.1f µs upstream", u.Median()), u),
+		fmt.Sprintf("%.2f× less", u.Median()/p.Median()), "", ""}
 }
 
 func collectorRows(c CollectorRuns) []Row {
