@@ -3,6 +3,7 @@ package validate
 import (
 	"go/ast"
 	"io/fs"
+	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -51,6 +52,9 @@ func registeredMetrics(t *testing.T, root string) map[string]metricInfo {
 		name := d.Name()
 		if path != root && (strings.HasPrefix(name, ".") || name == "node_modules" || name == "testdata" || name == "sdk-js") {
 			return filepath.SkipDir
+		}
+		if _, err := os.Stat(filepath.Join(path, "go.mod")); err == nil && path != root {
+			return filepath.SkipDir // another module: the patched Pulsar client in internal/thirdparty
 		}
 		for _, f := range parseGoDir(t, path) {
 			ast.Inspect(f, func(n ast.Node) bool {
