@@ -287,13 +287,25 @@ func decodeBool(field string, v []byte, dst *bool) error {
 }
 
 // decodeEnrichment reads the collector's own enrichment object from a stored event.
+// As elsewhere here, keys match exactly, null counts as absent and unknown keys are
+// ignored (it used json.Unmarshal, a fifth of the archiver's decoding time).
 func decodeEnrichment(v []byte, dst **Enrichment) error {
 	if ok, err := isObject("enrichment", v); !ok {
 		return err
 	}
+	var f [7][]byte
+	lastValues(v, []string{"ip", "browser", "browserVersion", "os", "osVersion", "deviceType", "isBot"}, f[:])
 	en := &Enrichment{}
-	if err := json.Unmarshal(v, en); err != nil {
-		return invalid("enrichment", err.Error())
+	if err := firstError(
+		decodeString("enrichment.ip", f[0], &en.IP),
+		decodeString("enrichment.browser", f[1], &en.Browser),
+		decodeString("enrichment.browserVersion", f[2], &en.BrowserVersion),
+		decodeString("enrichment.os", f[3], &en.OS),
+		decodeString("enrichment.osVersion", f[4], &en.OSVersion),
+		decodeString("enrichment.deviceType", f[5], &en.DeviceType),
+		decodeBool("enrichment.isBot", f[6], &en.IsBot),
+	); err != nil {
+		return err
 	}
 	*dst = en
 	return nil

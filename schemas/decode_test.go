@@ -60,7 +60,8 @@ func TestDecodeStoredReadsWhatTheCollectorWrote(t *testing.T) {
 	parsed.ReceivedAt = parsed.Timestamp
 	parsed.MessageIDGenerated = true
 	parsed.Tenant, parsed.Source = "acme", "web"
-	parsed.Enrichment = &Enrichment{IP: "203.0.113.0", Browser: "Firefox", IsBot: true}
+	parsed.Enrichment = &Enrichment{IP: "203.0.113.0", Browser: "Firefox", BrowserVersion: "133.0", OS: "Windows",
+		OSVersion: "10", DeviceType: "desktop \"beta\" — é", IsBot: true}
 	stored, err := json.Marshal(parsed)
 	if err != nil {
 		t.Fatal(err)
@@ -97,6 +98,24 @@ func TestDecodeStoredReadsWhatTheCollectorWrote(t *testing.T) {
 				t.Errorf("re-encoding changed the event:\n got %s\nwant %s", again, stored)
 			}
 		})
+	}
+}
+
+func TestDecodeStoredNamesAMistypedEnrichmentField(t *testing.T) {
+	for field, enrichment := range map[string]string{
+		"enrichment.browser": `{"browser":1}`,
+		"enrichment.isBot":   `{"isBot":"yes"}`,
+		"enrichment":         `"chrome"`,
+	} {
+		_, err := DecodeStored([]byte(`{"type":"page","anonymousId":"a","enrichment":` + enrichment + `}`))
+		var ve *ValidationError
+		if !errors.As(err, &ve) || ve.Field != field {
+			t.Errorf("enrichment %s: got %v, want a ValidationError for %s", enrichment, err, field)
+		}
+	}
+	e, err := DecodeStored([]byte(`{"type":"page","anonymousId":"a","enrichment":{"os":null,"future":{"x":1}}}`))
+	if err != nil || e.Enrichment == nil || *e.Enrichment != (Enrichment{}) {
+		t.Errorf("null and unknown enrichment keys: got %+v, %v", e, err)
 	}
 }
 
