@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/clicktrail/clicktrail/deploy/chaos"
 	"github.com/clicktrail/clicktrail/internal/testenv"
 )
 
@@ -136,7 +137,9 @@ func startPipeline(b *testing.B) *pipeline {
 	b.Helper()
 	env := testenv.New(b)
 	bin, logs := b.TempDir(), b.TempDir()
-	buildServices(b, bin)
+	if _, err := chaos.Build(context.Background(), testenv.Root(b), bin); err != nil {
+		b.Fatal(err)
+	}
 	var id [4]byte
 	_, _ = rand.Read(id[:])
 	p := &pipeline{env: env, tr: traffic{run: hex.EncodeToString(id[:]), writeKey: "e2e-bench", visitors: 10_000}}

@@ -18,18 +18,6 @@ import (
 	"time"
 )
 
-// buildServices builds the collector, processor and archiver binaries of this checkout
-// into dir.
-func buildServices(b *testing.B, dir string) {
-	b.Helper()
-	cmd := exec.Command("go", "build", "-o", dir+string(filepath.Separator),
-		"./collector/cmd/collector", "./processor/cmd/processor", "./archiver/cmd/archiver")
-	cmd.Dir = repoRoot(b)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		b.Fatalf("build the services: %v\n%s", err, out)
-	}
-}
-
 // service is one of the pipeline's services running as a child process, so that its
 // CPU time and resident memory can be read from /proc.
 type service struct {
@@ -148,18 +136,6 @@ func (s *service) logTail(lines int) string {
 		all = all[len(all)-lines:]
 	}
 	return fmt.Sprintf("--- last lines of %s:\n%s", s.logPath, strings.Join(all, "\n"))
-}
-
-func repoRoot(b *testing.B) string {
-	b.Helper()
-	root, err := filepath.Abs(filepath.Join("..", ".."))
-	if err != nil {
-		b.Fatal(err)
-	}
-	if _, err := os.Stat(filepath.Join(root, "go.mod")); err != nil {
-		b.Fatalf("no go.mod at %s: run the benchmark from deploy/bench (go test runs it there)", root)
-	}
-	return root
 }
 
 // usage is where the machine's CPU time had gone at one moment: each service's, this

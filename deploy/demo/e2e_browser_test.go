@@ -20,6 +20,8 @@ import (
 
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
+
+	"github.com/clicktrail/clicktrail/internal/testenv"
 )
 
 // chromiumPath is Debian's chromium, the browser every browser test of the repository
@@ -32,7 +34,7 @@ const chromiumPath = "/usr/bin/chromium"
 func newBrowser(t *testing.T) context.Context {
 	t.Helper()
 	if _, err := os.Stat(chromiumPath); err != nil {
-		out, err := exec.Command(filepath.Join(repoRoot(t), "sdk-js", "scripts", "ensure-chromium.sh")).CombinedOutput()
+		out, err := exec.Command(filepath.Join(testenv.Root(t), "sdk-js", "scripts", "ensure-chromium.sh")).CombinedOutput()
 		if err != nil {
 			t.Fatalf("%s is missing and sdk-js/scripts/ensure-chromium.sh could not install it: %v\n%s", chromiumPath, err, out)
 		}

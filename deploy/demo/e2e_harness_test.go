@@ -167,15 +167,6 @@ func testLogger(t *testing.T) *slog.Logger {
 	return slog.New(slog.DiscardHandler)
 }
 
-func repoRoot(t *testing.T) string {
-	t.Helper()
-	root, err := filepath.Abs(filepath.Join("..", ".."))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return root
-}
-
 // sdkBuild returns the SDK's script-tag build, building it (npm ci, npm run build in
 // sdk-js) when it is missing: on a fresh clone `make test` runs the Go tests before the
 // SDK's.

@@ -153,7 +153,7 @@ func readLake(t *testing.T, env *testenv.Env, python string) lake {
 // duckDB returns the Python that has DuckDB, installing it on first use.
 func duckDB(t *testing.T) string {
 	t.Helper()
-	cmd := exec.Command(filepath.Join(repoRoot(t), "deploy", "local", "duckdb.sh"))
+	cmd := exec.Command(filepath.Join(testenv.Root(t), "deploy", "local", "duckdb.sh"))
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()

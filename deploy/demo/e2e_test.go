@@ -46,7 +46,7 @@ const (
 //  3. the processor's dashboard page, in Chromium, shows the API's numbers.
 func TestTheDemoSitesVisitorsAgreeFromTheLakeToTheDashboard(t *testing.T) {
 	started := time.Now()
-	root := repoRoot(t)
+	root := testenv.Root(t)
 	sdk := sdkBuild(t, root)
 	python := duckDB(t)
 	browser := newBrowser(t)

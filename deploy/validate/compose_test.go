@@ -15,6 +15,7 @@ import (
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
 
 	"github.com/clicktrail/clicktrail/collector"
+	"github.com/clicktrail/clicktrail/internal/testenv"
 	"github.com/clicktrail/clicktrail/processor"
 )
 
@@ -40,7 +41,7 @@ func loadCompose(t *testing.T, root string) *types.Project {
 var composeBuilt = []string{"provision", "collector", "processor", "archiver", "demo"}
 
 func TestCompose(t *testing.T) {
-	root := repoRoot(t)
+	root := testenv.Root(t)
 	p := loadCompose(t, root)
 	df := parseDockerfile(t, filepath.Join(root, "deploy", "Dockerfile"))
 

@@ -14,6 +14,8 @@ import (
 	"github.com/mattn/go-shellwords"
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
 	"github.com/moby/buildkit/frontend/dockerfile/parser"
+
+	"github.com/clicktrail/clicktrail/internal/testenv"
 )
 
 // dockerfile is deploy/Dockerfile, parsed by BuildKit.
@@ -118,7 +120,7 @@ var dockerTargets = []string{"collector", "processor", "archiver", "provision", 
 var runsOnce = map[string]bool{"provision": true}
 
 func TestDockerfile(t *testing.T) {
-	root := repoRoot(t)
+	root := testenv.Root(t)
 	d := parseDockerfile(t, filepath.Join(root, "deploy", "Dockerfile"))
 
 	t.Run("every base image is pinned", func(t *testing.T) {
@@ -264,7 +266,7 @@ func envAssignment(w string) bool {
 // FROM scratch image needs. It also checks that each file the images copy from those
 // stages is one that the build makes.
 func TestDockerfileBuildsStaticBinaries(t *testing.T) {
-	root := repoRoot(t)
+	root := testenv.Root(t)
 	d := parseDockerfile(t, filepath.Join(root, "deploy", "Dockerfile"))
 	builds := goBuilds(t, d)
 	if len(builds) == 0 {

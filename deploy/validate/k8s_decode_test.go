@@ -23,6 +23,8 @@ import (
 	kusttypes "sigs.k8s.io/kustomize/api/types"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
 	"sigs.k8s.io/yaml"
+
+	"github.com/clicktrail/clicktrail/internal/testenv"
 )
 
 // scaledObject mirrors the fields of KEDA's ScaledObject (keda.sh/v1alpha1) that the
@@ -230,7 +232,7 @@ func productionFS(t *testing.T, root string) filesys.FileSystem {
 // TestEveryManifestFileDecodesStrictly decodes each YAML file of deploy/k8s on its own
 // (the base's objects, the overlay's patches, the kustomizations), strictly.
 func TestEveryManifestFileDecodesStrictly(t *testing.T) {
-	root := repoRoot(t)
+	root := testenv.Root(t)
 	dir := filepath.Join(root, "deploy", "k8s")
 	n := 0
 	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {

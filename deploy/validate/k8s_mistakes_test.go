@@ -11,12 +11,14 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
+
+	"github.com/clicktrail/clicktrail/internal/testenv"
 )
 
 // TestManifestChecksCatchMistakes breaks the base build in the ways a manifest edit
 // can, one at a time, and expects the checks to name each mistake.
 func TestManifestChecksCatchMistakes(t *testing.T) {
-	root := repoRoot(t)
+	root := testenv.Root(t)
 	checks := newClusterChecks(t, root)
 	deployment := func(m *manifests, name string) *appsv1.Deployment {
 		for _, d := range m.deployments {

@@ -24,6 +24,7 @@ import (
 	"github.com/clicktrail/clicktrail/archiver"
 	"github.com/clicktrail/clicktrail/collector"
 	"github.com/clicktrail/clicktrail/deploy/provision"
+	"github.com/clicktrail/clicktrail/internal/testenv"
 	"github.com/clicktrail/clicktrail/processor"
 	"github.com/clicktrail/clicktrail/schemas"
 )
@@ -547,7 +548,7 @@ func mapsEqual(a, b map[string]bool) bool {
 }
 
 func TestKubernetesBase(t *testing.T) {
-	root := repoRoot(t)
+	root := testenv.Root(t)
 	m := kustomizeBuild(t, filesys.MakeFsOnDisk(), filepath.Join(root, "deploy", "k8s", "base"))
 	for _, problem := range newClusterChecks(t, root).check(t, m) {
 		t.Error(problem)
@@ -555,7 +556,7 @@ func TestKubernetesBase(t *testing.T) {
 }
 
 func TestKubernetesProduction(t *testing.T) {
-	root := repoRoot(t)
+	root := testenv.Root(t)
 	m := kustomizeBuild(t, productionFS(t, root), "/k8s/overlays/production")
 	for _, problem := range newClusterChecks(t, root).check(t, m) {
 		t.Error(problem)

@@ -13,6 +13,8 @@ import (
 
 	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/promql/parser"
+
+	"github.com/clicktrail/clicktrail/internal/testenv"
 )
 
 // External metrics the dashboard may read besides the services' own: the broker's
@@ -130,7 +132,7 @@ func inside(path []parser.Node, funcs ...string) bool {
 }
 
 func TestGrafanaDashboard(t *testing.T) {
-	root := repoRoot(t)
+	root := testenv.Root(t)
 	var d grafanaDashboard
 	if err := json.Unmarshal(readFile(t, filepath.Join(root, "deploy", "observability", "grafana-dashboard.json")), &d); err != nil {
 		t.Fatalf("grafana-dashboard.json: %v", err)
@@ -209,7 +211,7 @@ func TestGrafanaDashboard(t *testing.T) {
 }
 
 func TestPromQLChecksCatchMistakes(t *testing.T) {
-	metrics := registeredMetrics(t, repoRoot(t))
+	metrics := registeredMetrics(t, testenv.Root(t))
 	for _, tt := range []struct{ expr, want string }{
 		{`sum(rate(clicktrail_collector_events_acepted_total[5m]))`, "registered by no service"},
 		{`rate(clicktrail_processor_open_sessions[5m])`, "rate of the gauge"},
@@ -300,7 +302,7 @@ func loadPromConfig(t *testing.T, file string) promConfig {
 // TestPrometheusComposeScrapesEveryService checks that the static targets are the
 // Compose services on the ports they listen on.
 func TestPrometheusComposeScrapesEveryService(t *testing.T) {
-	root := repoRoot(t)
+	root := testenv.Root(t)
 	c := loadPromConfig(t, filepath.Join(root, "deploy", "observability", "prometheus.yml"))
 	p := loadCompose(t, root)
 	df := parseDockerfile(t, filepath.Join(root, "deploy", "Dockerfile"))
@@ -346,7 +348,7 @@ func TestPrometheusComposeScrapesEveryService(t *testing.T) {
 // discovery over the labels and annotations of the production Deployments' pods: each
 // must be kept.
 func TestPrometheusKubernetesKeepsThePods(t *testing.T) {
-	root := repoRoot(t)
+	root := testenv.Root(t)
 	c := loadPromConfig(t, filepath.Join(root, "deploy", "observability", "prometheus-kubernetes.yml"))
 	i := slices.IndexFunc(c.ScrapeConfigs, func(sc promScrape) bool { return sc.JobName == "clicktrail" })
 	if i < 0 {

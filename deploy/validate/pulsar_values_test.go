@@ -13,6 +13,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/clicktrail/clicktrail/deploy/provision"
+	"github.com/clicktrail/clicktrail/internal/testenv"
 )
 
 // pulsarValues mirrors the keys of the official Pulsar Helm chart's values that
@@ -65,7 +66,7 @@ var brokerSettings = map[string]string{
 }
 
 func TestPulsarHelmValues(t *testing.T) {
-	root := repoRoot(t)
+	root := testenv.Root(t)
 	var v pulsarValues
 	if err := yaml.UnmarshalStrict(readFile(t, filepath.Join(root, "deploy", "k8s", "pulsar-values.yaml")), &v); err != nil {
 		t.Fatalf("pulsar-values.yaml: %v", err)
@@ -120,7 +121,7 @@ func TestPulsarHelmValues(t *testing.T) {
 // TestBrokerSettingsAgree checks the settings of brokerSettings in the development
 // broker's configuration and in the Compose file's broker.
 func TestBrokerSettingsAgree(t *testing.T) {
-	root := repoRoot(t)
+	root := testenv.Root(t)
 	conf := map[string]string{}
 	sc := bufio.NewScanner(bytes.NewReader(readFile(t, filepath.Join(root, "deploy", "local", "pulsar", "standalone.conf"))))
 	for sc.Scan() {

@@ -225,6 +225,16 @@ func RepoRoot() (string, error) {
 	}
 }
 
+// Root is RepoRoot for a test: it fails t when there is no module root.
+func Root(t testing.TB) string {
+	t.Helper()
+	root, err := RepoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return root
+}
+
 // FreeAddr returns a loopback address with a free port, for a child process to listen on.
 func FreeAddr(t testing.TB) string {
 	t.Helper()
