@@ -38,10 +38,7 @@ func TestChaos(t *testing.T) {
 	}
 	began := time.Now()
 	ctx := context.Background()
-	root, err := testenv.RepoRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
+	root := testenv.Root(t)
 
 	// Build while the broker starts: both take a while on two cores.
 	type built struct {

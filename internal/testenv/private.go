@@ -28,10 +28,7 @@ type PrivateBroker struct {
 // and stops it when t ends.
 func NewPrivateBroker(t testing.TB, ns provision.Namespace) *PrivateBroker {
 	t.Helper()
-	root, err := RepoRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
+	root := Root(t)
 	port, admin, bookie := freePort(t), freePort(t), freePort(t)
 	b := &PrivateBroker{
 		URL:      "pulsar://127.0.0.1:" + strconv.Itoa(port),
@@ -88,10 +85,7 @@ type PrivateMinIO struct {
 // bucket, and stops it when t ends.
 func NewPrivateMinIO(t testing.TB, bucket string) *PrivateMinIO {
 	t.Helper()
-	root, err := RepoRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
+	root := Root(t)
 	port := freePort(t)
 	m := &PrivateMinIO{
 		Endpoint: "127.0.0.1:" + strconv.Itoa(port),
