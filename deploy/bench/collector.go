@@ -24,6 +24,11 @@ type LoadRun struct {
 	RefusedP99ms      float64        `json:"refused_p99_ms"`
 	Status            map[string]int `json:"status"`
 	Seconds           float64        `json:"seconds"`
+	// Rounds holds every round's events/s and p99 ("events_per_second", "p99_ms") when
+	// this run is the median of several (MedianOf names the figure it is the median
+	// of); empty for a single run.
+	Rounds   map[string][]float64 `json:"rounds"`
+	MedianOf string               `json:"median_of"`
 	// PeakRSSKiB is the target's VmHWM (0 when not recorded).
 	PeakRSSKiB int64 `json:"-"`
 	// CPU is where the machine's CPU went during the run (<name>.cpu), nil when not
@@ -74,6 +79,20 @@ func (r LoadRun) MicrosPerEvent() (float64, bool) {
 		return 0, false
 	}
 	return r.CPU.Target * 1e6 / r.EventsPerSecond, true
+}
+
+// ofRounds is s followed by "(median of N rounds: a, b, c)" when the run is the
+// median of several rounds of figure key, each round's value shown by show.
+func (r LoadRun) ofRounds(s, key string, show func(float64) string) string {
+	v := r.Rounds[key]
+	if len(v) < 2 || r.MedianOf != key {
+		return s
+	}
+	parts := make([]string, len(v))
+	for i, x := range v {
+		parts[i] = show(x)
+	}
+	return fmt.Sprintf("%s (median of %d rounds: %s)", s, len(v), strings.Join(parts, ", "))
 }
 
 // OnlyOK reports whether every request was answered 200.

@@ -104,7 +104,8 @@ func collectorRows(c CollectorRuns) []Row {
 	fig := "events/s, 200 after Pulsar's acknowledgement, vs decode-only"
 	if okC && okD && dec.EventsPerSecond > 0 {
 		r := col.EventsPerSecond / dec.EventsPerSecond
-		rows = append(rows, Row{part, fig, num(col.EventsPerSecond), num(dec.EventsPerSecond) + " decode-only", fmt.Sprintf("%.2f", r), goal, verdict(r >= goalCollectorVsDecode)})
+		rows = append(rows, Row{part, fig, col.ofRounds(num(col.EventsPerSecond), "events_per_second", num),
+			dec.ofRounds(num(dec.EventsPerSecond)+" decode-only", "events_per_second", num), fmt.Sprintf("%.2f", r), goal, verdict(r >= goalCollectorVsDecode)})
 	} else {
 		rows = append(rows, notRun(part, fig, goal))
 	}
@@ -122,7 +123,7 @@ func collectorRows(c CollectorRuns) []Row {
 	fig = fmt.Sprintf("p99 latency at %s requests/s", num(collectorLatencyRPS))
 	if r, ok := c.Runs[fmt.Sprintf("collector-%drps", collectorLatencyRPS)]; ok {
 		reached := r.RequestsPerSecond >= 0.95*collectorLatencyRPS
-		v := fmt.Sprintf("%s (p50 %s) at %s req/s; %s; %s", ms(r.P99ms), ms(r.P50ms), num(r.RequestsPerSecond), r.StatusText(), highestFastRate(c))
+		v := fmt.Sprintf("%s (p50 %s) at %s req/s; %s; %s", r.ofRounds(ms(r.P99ms), "p99_ms", ms), ms(r.P50ms), num(r.RequestsPerSecond), r.StatusText(), highestFastRate(c))
 		rows = append(rows, Row{part, fig, v, "—", "—", goal, verdict(r.P99ms <= goalCollectorP99ms && r.OnlyOK() && reached)})
 	} else {
 		rows = append(rows, notRun(part, fig, goal))

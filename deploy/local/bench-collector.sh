@@ -12,6 +12,7 @@
 # everything else running on the machine (other tests, say).
 # Environment: BENCH_DURATION (15s) of each run, BENCH_CONCURRENCY (32),
 # BENCH_OVERLOAD (30s, the issue's figure), BENCH_RATES ("250 500 750 1000" requests/s),
+# BENCH_ROUNDS (3) of the decode baseline, the collector and each rate, alternated,
 # BENCH_BIN: a folder with collector, benchtarget and loadgen binaries to measure instead
 # of building this checkout's (to compare two builds in one session: build the other
 # one with `go build -o DIR/ ./collector/cmd/...`).
@@ -22,6 +23,7 @@ DUR=${BENCH_DURATION:-15s}
 CONC=${BENCH_CONCURRENCY:-32}
 OVERLOAD=${BENCH_OVERLOAD:-30s}
 RATES=${BENCH_RATES:-250 500 750 1000}
+ROUNDS=${BENCH_ROUNDS:-3}
 OUT=$CACHE/bench
 BIN=${BENCH_BIN:-$CACHE/bin}
 mkdir -p "$OUT" "$CACHE/bin"
@@ -116,11 +118,43 @@ run() {
 
 COLLECTOR=("$BIN/collector" --collector.addr 127.0.0.1:8092 --collector.instance-id bench)
 export CLICKTRAIL_SOURCES=deploy/local/bench-sources.yaml CLICKTRAIL_LOG_LEVEL=warn
-run decode 8091 "-concurrency $CONC" -- "$BIN/benchtarget" -mode decode -addr 127.0.0.1:8091 -sources deploy/local/bench-sources.yaml
-run collector 8092 "-concurrency $CONC" -- "${COLLECTOR[@]}"
+# median NAME KEY: of the rounds NAME-1..NAME-$ROUNDS, the one with the median KEY
+# becomes NAME (its report and CPU split), with every round's events/s and p99 in its
+# report ("rounds"); NAME's peak RSS is the highest of the rounds.
+median() {
+	local name=$1 key=$2 pick ext
+	pick=$(python3 - "$OUT" "$name" "$key" "$ROUNDS" <<'PY'
+import json, sys
+out, name, key, n = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+runs = {i: json.load(open(f"{out}/{name}-{i}.json")) for i in range(1, n + 1)}
+pick = sorted(runs, key=lambda i: runs[i][key])[(n - 1) // 2]
+report = dict(runs[pick], rounds={k: [runs[i][k] for i in runs] for k in ("events_per_second", "p99_ms")}, median_of=key)
+json.dump(report, open(f"{out}/{name}.json", "w"))
+rss = [int(open(f"{out}/{name}-{i}.rss_kb").read() or 0) for i in runs]
+open(f"{out}/{name}.rss_kb", "w").write(f"{max(rss)}\n")
+print(pick)
+PY
+	)
+	for ext in cpu times; do cp "$OUT/$name-$pick.$ext" "$OUT/$name.$ext"; done
+	say "$name: round $pick of $ROUNDS has the median $key"
+}
+
+# The baselines and the collector alternate, ROUNDS times, so that noise from the rest
+# of the machine falls on all of them alike; each figure is the median of its rounds.
+for ((i = 1; i <= ROUNDS; i++)); do
+	run "decode-$i" 8091 "-concurrency $CONC" -- "$BIN/benchtarget" -mode decode -addr 127.0.0.1:8091 -sources deploy/local/bench-sources.yaml
+	run "collector-$i" 8092 "-concurrency $CONC" -- "${COLLECTOR[@]}"
+done
+median decode events_per_second
+median collector events_per_second
 run naive 8093 "-concurrency $CONC" -- "$BIN/benchtarget" -mode naive -addr 127.0.0.1:8093
+for ((i = 1; i <= ROUNDS; i++)); do
+	for r in $RATES; do
+		run "collector-${r}rps-$i" 8092 "-concurrency 256 -rate $r" -- "${COLLECTOR[@]}"
+	done
+done
 for r in $RATES; do
-	run "collector-${r}rps" 8092 "-concurrency 256 -rate $r" -- "${COLLECTOR[@]}"
+	median "collector-${r}rps" p99_ms
 done
 
 # 10× overload for BENCH_OVERLOAD (30s): loadgen asks for ten times the requests/s the
@@ -183,7 +217,15 @@ print(f"{'target':<22}{'req/s':>7}{'events/s':>10}{'vs decode':>11}{'p50 ms':>9}
 for n, v in r.items():
     print(f"{n:<22}{v['requests_per_second']:>7.0f}{v['events_per_second']:>10.0f}{v['events_per_second']/base:>11.2f}{v['p50_ms']:>9.1f}{v['p99_ms']:>9.1f}{rss[n]:>13}  {cpus(n):<40}{per_event(n):<31}{v['status']}")
 naive = r["naive"]["events_per_second"] or 1
-print(f"collector / decode = {r['collector']['events_per_second']/base:.2f}; collector / naive = {r['collector']['events_per_second']/naive:.1f}x")
+print(f"collector / decode = {r['collector']['events_per_second']/base:.2f} (medians); collector / naive = {r['collector']['events_per_second']/naive:.1f}x")
+rounds = {n: r[n].get("rounds", {}) for n in ["decode", "collector"] + fixed}
+if rounds["decode"] and rounds["collector"]:
+    pairs = zip(rounds["collector"]["events_per_second"], rounds["decode"]["events_per_second"])
+    print("collector / decode round by round: " + " ".join(f"{c / max(d, 1):.2f}" for c, d in pairs))
+for n, rd in rounds.items():
+    if rd:
+        print(f"  {n}: median of {len(rd['p99_ms'])} rounds by {r[n]['median_of']}; events/s "
+              + " ".join(f"{x:.0f}" for x in rd["events_per_second"]) + "; p99 ms " + " ".join(f"{x:.1f}" for x in rd["p99_ms"]))
 ok = [f for f, rate in zip(fixed, rates)
       if r[f]["p99_ms"] <= 20 and set(r[f]["status"]) == {"200"} and r[f]["requests_per_second"] >= 0.95 * float(rate)]
 print("highest fixed rate with p99 <= 20 ms (all 200, rate reached): " + (ok[-1].split("-")[1] if ok else "none"))

@@ -16,6 +16,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -35,7 +36,8 @@ import (
 
 type result struct {
 	latency time.Duration
-	code    int
+	code    int   // 0: no answer, err says why
+	err     error // why there was no answer
 }
 
 func main() {
@@ -173,7 +175,7 @@ func (p *pool) do(req []byte) result {
 	for attempt := 0; ; attempt++ {
 		c, reused, err := p.get()
 		if err != nil {
-			return result{}
+			return result{err: err}
 		}
 		t0 := time.Now()
 		code, keep, err := c.roundTrip(req)
@@ -183,7 +185,7 @@ func (p *pool) do(req []byte) result {
 			if reused && code == 0 && attempt == 0 {
 				continue
 			}
-			return result{latency: r.latency}
+			return result{latency: r.latency, err: err}
 		}
 		if keep {
 			p.put(c)
@@ -277,9 +279,13 @@ func discardChunked(r *bufio.Reader) error {
 
 func report(results []result, elapsed time.Duration, perBatch, bodyBytes int, rate float64, asJSON bool) {
 	codes := map[int]int{}
+	errs := map[string]int{} // why requests went unanswered, by reason
 	var ok, refused []time.Duration
 	for _, r := range results {
 		codes[r.code]++
+		if r.err != nil {
+			errs[errorKind(r.err)]++
+		}
 		switch r.code {
 		case 200:
 			ok = append(ok, r.latency)
@@ -303,7 +309,7 @@ func report(results []result, elapsed time.Duration, perBatch, bodyBytes int, ra
 		"p50_ms":              pct(0.50), "p90_ms": pct(0.90), "p99_ms": pct(0.99), "max_ms": pct(1),
 		"body_bytes": bodyBytes, "events_per_batch": perBatch,
 		"refused_p50_ms": percentile(refused, 0.50), "refused_p99_ms": percentile(refused, 0.99),
-		"cpu_seconds": cpuSeconds(),
+		"cpu_seconds": cpuSeconds(), "errors": errs,
 	}
 	if asJSON {
 		_ = json.NewEncoder(os.Stdout).Encode(out)
@@ -315,6 +321,19 @@ func report(results []result, elapsed time.Duration, perBatch, bodyBytes int, ra
 	}
 	fmt.Printf("%d requests in %.1fs (%s): %.0f events/s accepted, latency of 200s p50 %.1f ms p90 %.1f ms p99 %.1f ms max %.1f ms; %d-event batches of %d bytes; loadgen used %.1f s of CPU\n",
 		len(results), elapsed.Seconds(), strings.Join(cs, ", "), out["events_per_second"], pct(.5), pct(.9), pct(.99), pct(1), perBatch, bodyBytes, cpuSeconds())
+	for _, e := range slices.Sorted(maps.Keys(errs)) {
+		fmt.Printf("  no answer %d×: %s\n", errs[e], e)
+	}
+}
+
+// errorKind is err without what differs from one connection to the next (the
+// local port), so the same failure counts once in the report.
+func errorKind(err error) string {
+	var op *net.OpError
+	if errors.As(err, &op) && op.Err != nil {
+		return op.Op + ": " + op.Err.Error()
+	}
+	return err.Error()
 }
 
 // cpuSeconds is the CPU time (user and system) this process has used.

@@ -82,3 +82,21 @@ func TestAConnectionTheServerClosedWhileIdleIsReplaced(t *testing.T) {
 		time.Sleep(60 * time.Millisecond) // the server closes the idle connection
 	}
 }
+
+func TestARequestWithoutAnswerSaysWhy(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close() // nothing listens there any more
+	u, _ := url.Parse("http://" + addr)
+	p := &pool{addr: addr}
+	r := p.do(request(u, "k", batch(1, 2, 10)))
+	if r.code != 0 || r.err == nil {
+		t.Fatalf("got status %d, error %v; want no answer and its reason", r.code, r.err)
+	}
+	if got := errorKind(r.err); !strings.Contains(got, "dial") || !strings.Contains(got, "refused") || strings.Contains(got, addr) {
+		t.Errorf("reason %q: want the dial failure, without the address", got)
+	}
+}

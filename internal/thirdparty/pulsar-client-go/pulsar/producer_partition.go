@@ -590,6 +590,17 @@ func (p *partitionProducer) runEventsLoop() {
 				return
 			}
 		case <-p.batchFlushTicker.C:
+			// Clicktrail patch: take in the messages already queued before flushing.
+			// Messages handed over together (a collector request's events, one key)
+			// then go out in one batch instead of straddling the flush: select picks
+			// the ticker at random while dataChan still holds the rest of them.
+			for n := len(p.dataChan); n > 0; n-- {
+				data, ok := <-p.dataChan
+				if !ok {
+					return
+				}
+				p.internalSend(data)
+			}
 			p.internalFlushCurrentBatch()
 		}
 	}
