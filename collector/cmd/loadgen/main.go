@@ -170,9 +170,11 @@ func (p *pool) close() {
 }
 
 // do sends req and reads the answer. A kept-alive connection the server has closed
-// meanwhile fails before any answer; the request then goes again on a new one.
+// meanwhile (after its idle timeout) fails before any answer; the request then goes
+// again on the next one, until one answers or a new connection fails. The idle ones
+// are finite: each that failed is closed, not put back.
 func (p *pool) do(req []byte) result {
-	for attempt := 0; ; attempt++ {
+	for {
 		c, reused, err := p.get()
 		if err != nil {
 			return result{err: err}
@@ -182,7 +184,7 @@ func (p *pool) do(req []byte) result {
 		r := result{latency: time.Since(t0), code: code}
 		if err != nil {
 			c.c.Close()
-			if reused && code == 0 && attempt == 0 {
+			if reused && code == 0 {
 				continue
 			}
 			return result{latency: r.latency, err: err}

@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -98,5 +99,33 @@ func TestARequestWithoutAnswerSaysWhy(t *testing.T) {
 	}
 	if got := errorKind(r.err); !strings.Contains(got, "dial") || !strings.Contains(got, "refused") || strings.Contains(got, addr) {
 		t.Errorf("reason %q: want the dial failure, without the address", got)
+	}
+}
+
+func TestSeveralConnectionsTheServerClosedWhileIdleAreAllSkipped(t *testing.T) {
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		time.Sleep(10 * time.Millisecond) // keeps the three requests below in flight together
+		_, _ = w.Write([]byte(`{}`))
+	}))
+	srv.Config.IdleTimeout = 30 * time.Millisecond
+	srv.Start()
+	defer srv.Close()
+	u, _ := url.Parse(srv.URL)
+	p := &pool{addr: u.Host}
+	defer p.close()
+	req := request(u, "k", batch(1, 2, 10))
+	var wg sync.WaitGroup
+	for range 3 {
+		wg.Add(1)
+		go func() { defer wg.Done(); p.do(req) }()
+	}
+	wg.Wait()
+	if len(p.idle) != 3 {
+		t.Fatalf("%d idle connections after three requests in flight together, want 3", len(p.idle))
+	}
+	time.Sleep(100 * time.Millisecond) // the server closes all three
+	if r := p.do(req); r.code != 200 {
+		t.Fatalf("status %d (%v), want 200 on a new connection", r.code, r.err)
 	}
 }
