@@ -12,7 +12,7 @@
 # everything else running on the machine (other tests, say).
 # Environment: BENCH_DURATION (15s) of each run, BENCH_CONCURRENCY (32),
 # BENCH_OVERLOAD (30s, the figure), BENCH_RATES ("250 500 750 1000" requests/s),
-# BENCH_ROUNDS (3) of the decode baseline, the collector and each rate, alternated,
+# BENCH_ROUNDS (3) of the two baselines, the collector and each rate, alternated,
 # BENCH_BIN: a folder with collector, benchtarget and loadgen binaries to measure instead
 # of building this checkout's (to compare two builds in one session: build the other
 # one with `go build -o DIR/ ./collector/cmd/...`).
@@ -139,15 +139,16 @@ PY
 	say "$name: round $pick of $ROUNDS has the median $key"
 }
 
-# The baselines and the collector alternate, ROUNDS times, so that noise from the rest
+# The two baselines and the collector alternate, ROUNDS times, so that noise from the rest
 # of the machine falls on all of them alike; each figure is the median of its rounds.
 for ((i = 1; i <= ROUNDS; i++)); do
 	run "decode-$i" 8091 "-concurrency $CONC" -- "$BIN/benchtarget" -mode decode -addr 127.0.0.1:8091 -sources deploy/local/bench-sources.yaml
 	run "collector-$i" 8092 "-concurrency $CONC" -- "${COLLECTOR[@]}"
+	run "naive-$i" 8093 "-concurrency $CONC" -- "$BIN/benchtarget" -mode naive -addr 127.0.0.1:8093
 done
 median decode events_per_second
 median collector events_per_second
-run naive 8093 "-concurrency $CONC" -- "$BIN/benchtarget" -mode naive -addr 127.0.0.1:8093
+median naive events_per_second
 for ((i = 1; i <= ROUNDS; i++)); do
 	for r in $RATES; do
 		run "collector-${r}rps-$i" 8092 "-concurrency 256 -rate $r" -- "${COLLECTOR[@]}"
@@ -218,7 +219,7 @@ for n, v in r.items():
     print(f"{n:<22}{v['requests_per_second']:>7.0f}{v['events_per_second']:>10.0f}{v['events_per_second']/base:>11.2f}{v['p50_ms']:>9.1f}{v['p99_ms']:>9.1f}{rss[n]:>13}  {cpus(n):<40}{per_event(n):<31}{v['status']}")
 naive = r["naive"]["events_per_second"] or 1
 print(f"collector / decode = {r['collector']['events_per_second']/base:.2f} (medians); collector / naive = {r['collector']['events_per_second']/naive:.1f}x")
-rounds = {n: r[n].get("rounds", {}) for n in ["decode", "collector"] + fixed}
+rounds = {n: r[n].get("rounds", {}) for n in ["decode", "collector", "naive"] + fixed}
 if rounds["decode"] and rounds["collector"]:
     pairs = zip(rounds["collector"]["events_per_second"], rounds["decode"]["events_per_second"])
     print("collector / decode round by round: " + " ".join(f"{c / max(d, 1):.2f}" for c, d in pairs))
