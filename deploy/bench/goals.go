@@ -114,7 +114,7 @@ func collectorRows(c CollectorRuns) []Row {
 	fig = "events/s vs a naive handler with a synchronous Send per event"
 	if okC && okN && naive.EventsPerSecond > 0 {
 		r := col.EventsPerSecond / naive.EventsPerSecond
-		rows = append(rows, Row{part, fig, num(col.EventsPerSecond), num(naive.EventsPerSecond) + " naive", fmt.Sprintf("%.1f×", r), goal, verdict(r >= goalCollectorVsNaive)})
+		rows = append(rows, Row{part, fig, num(col.EventsPerSecond), naive.ofRounds(num(naive.EventsPerSecond)+" naive", "events_per_second", num), fmt.Sprintf("%.1f×", r), goal, verdict(r >= goalCollectorVsNaive)})
 	} else {
 		rows = append(rows, notRun(part, fig, goal))
 	}
