@@ -20,9 +20,9 @@ func TestPublishingAKeyedBatchAllocatesFarLessThanAnLZ4HashTable(t *testing.T) {
 	pad := strings.Repeat("clicktrail ", 30)
 	send := func(from, n int) {
 		for i := from; i < from+n; i++ {
-			user := fmt.Sprintf("anon-%04d", i)
-			if code, body := post(t, base+"/v1/batch", batchOf(user, 20, pad), map[string]string{"X-Write-Key": "it"}); code != 200 {
-				t.Fatalf("batch of %s: %d %s", user, code, body)
+			postBatch(t, base, fmt.Sprintf("anon-%04d", i), 20, pad)
+			if t.Failed() {
+				t.FailNow()
 			}
 		}
 	}

@@ -86,6 +86,9 @@ func waitFor(t *testing.T, limit time.Duration, what string, ok func() bool) {
 	}
 }
 
+// post sends body and returns the answer's status and body. A request that got no
+// answer fails t and returns status 0; t.Errorf, not Fatalf, so that post may run on
+// any goroutine.
 func post(t *testing.T, url string, body []byte, header map[string]string) (int, string) {
 	t.Helper()
 	req, _ := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
@@ -95,12 +98,22 @@ func post(t *testing.T, url string, body []byte, header map[string]string) (int,
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		t.Fatalf("post: %v", err)
+		t.Errorf("post: %v", err)
+		return 0, err.Error()
 	}
 	defer resp.Body.Close()
 	var buf bytes.Buffer
 	_, _ = buf.ReadFrom(resp.Body)
 	return resp.StatusCode, buf.String()
+}
+
+// postBatch sends batchOf(user, n, pad) with the test source's write key and fails t
+// (on any goroutine) unless the answer is 200.
+func postBatch(t *testing.T, base, user string, n int, pad string) {
+	t.Helper()
+	if code, body := post(t, base+"/v1/batch", batchOf(user, n, pad), map[string]string{"X-Write-Key": "it"}); code != 200 {
+		t.Errorf("batch of %s: %d %s", user, code, body)
+	}
 }
 
 func batchOf(user string, n int, pad string) []byte {

@@ -8,13 +8,13 @@ import (
 	"runtime"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/apache/pulsar-client-go/pulsar"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/clicktrail/clicktrail/internal/obs"
 	"github.com/clicktrail/clicktrail/internal/pulsarx"
 	"github.com/clicktrail/clicktrail/internal/testenv"
 	"github.com/clicktrail/clicktrail/schemas"
@@ -76,7 +76,7 @@ func BenchmarkPublish(b *testing.B) {
 		var wg sync.WaitGroup
 		var failed sync.Once
 		b.ResetTimer()
-		cpu0, start := processCPU(), time.Now()
+		cpu0, start := obs.ProcessCPU(), time.Now()
 		for r := range requests {
 			sem <- struct{}{}
 			wg.Add(1)
@@ -88,19 +88,12 @@ func BenchmarkPublish(b *testing.B) {
 			}()
 		}
 		wg.Wait()
-		cpu, wall := processCPU()-cpu0, time.Since(start)
+		cpu, wall := obs.ProcessCPU()-cpu0, time.Since(start)
 		b.StopTimer()
 		msgs := float64(requests * 20)
 		b.ReportMetric(float64(cpu.Microseconds())/msgs, "cpu-µs/msg")
 		b.ReportMetric(msgs/wall.Seconds(), "msgs/s")
 	})
-}
-
-// processCPU is the user + system CPU time this process has used.
-func processCPU() time.Duration {
-	var ru syscall.Rusage
-	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // pulsarClientBuild says which Pulsar client this binary holds: "upstream" when the

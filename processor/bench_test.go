@@ -11,7 +11,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -46,7 +45,7 @@ func BenchmarkSessionize(b *testing.B) {
 	var buf []byte
 	b.ReportAllocs()
 	b.ResetTimer()
-	cpu0 := cpuTime()
+	cpu0 := obs.ProcessCPU()
 	for i := range b.N {
 		e, err := schemas.DecodeStored(raw[i%len(raw)])
 		if err != nil {
@@ -65,7 +64,7 @@ func BenchmarkSessionize(b *testing.B) {
 		}
 	}
 	// CPU time, this process's (GC included): the per-core rate on a busy machine too.
-	b.ReportMetric(float64(b.N)/(cpuTime()-cpu0).Seconds(), "events/cpu-s")
+	b.ReportMetric(float64(b.N)/(obs.ProcessCPU()-cpu0).Seconds(), "events/cpu-s")
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
 }
 
@@ -172,14 +171,14 @@ func BenchmarkBacklog(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		cpu0 := cpuTime()
+		cpu0 := obs.ProcessCPU()
 		start = time.Now()
 		for range n {
 			msg := <-cons.Chan()
 			_ = cons.Ack(msg)
 		}
 		baseline := time.Since(start)
-		baselineCPU := cpuTime() - cpu0
+		baselineCPU := obs.ProcessCPU() - cpu0
 		cons.Close()
 
 		// The processor, from the same backlog.
@@ -207,14 +206,14 @@ func BenchmarkBacklog(b *testing.B) {
 			}
 			defer pprof.StopCPUProfile()
 		}
-		cpu0 = cpuTime()
+		cpu0 = obs.ProcessCPU()
 		start = time.Now()
 		go func() { done <- p.Run(pctx) }()
 		for counter(b, reg, "clicktrail_processor_events_acknowledged_total") < n {
 			time.Sleep(50 * time.Millisecond)
 		}
 		processed := time.Since(start)
-		cpu := cpuTime() - cpu0
+		cpu := obs.ProcessCPU() - cpu0
 		// Every event but the client retries (duplicates) counts.
 		want := int64(n - counter(b, reg, "clicktrail_processor_events_total", "duplicate"))
 		for deadline := time.Now().Add(time.Minute); ; time.Sleep(10 * time.Millisecond) {
@@ -275,13 +274,6 @@ func histogram(b testing.TB, reg *prometheus.Registry, name string) (int, time.D
 		}
 	}
 	return 0, 0
-}
-
-// cpuTime is the CPU time this process has used.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // counter sums the counter name over its labels, or over those with one of the label

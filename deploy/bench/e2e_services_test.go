@@ -16,6 +16,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/clicktrail/clicktrail/internal/obs"
 )
 
 // service is one of the pipeline's services running as a child process, so that its
@@ -152,10 +154,7 @@ func takeUsage(services ...*service) usage {
 	for _, s := range services {
 		u.services[s.name] = s.cpu()
 	}
-	var ru syscall.Rusage
-	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) == nil {
-		u.harness = time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-	}
+	u.harness = obs.ProcessCPU()
 	if b, err := os.ReadFile("/proc/stat"); err == nil {
 		// cpu  user nice system idle iowait irq softirq steal ...: all but idle and iowait.
 		line, _, _ := strings.Cut(string(b), "\n")

@@ -33,10 +33,10 @@ OUT=$DIR/stdout.log
 PORT=${CLICKTRAIL_PULSAR_PORT:-6650}
 ADMIN_PORT=${CLICKTRAIL_PULSAR_ADMIN_PORT:-8080}
 ADMIN=http://127.0.0.1:$ADMIN_PORT/admin/v2
-# The garbage collector: Pulsar's own default on Java 17 (its conf/pulsar_env.sh). ZGC stops
-# the broker for well under a millisecond; G1 here paused it for 7.5 ms at the median
-# and up to 65 ms, twice every three seconds under load, and every request in flight
-# waited it out.
+# The garbage collector: Pulsar's own default on Java 17 (its conf/pulsar_env.sh). ZGC
+# does its work while the broker runs; G1 here paused the broker for 7.5 ms at the
+# median and up to 65 ms, twice every three seconds under load, and every request in
+# flight waited it out.
 read -ra GC_OPTS <<<"${CLICKTRAIL_PULSAR_GC:--XX:+UseZGC -XX:+PerfDisableSharedMem -XX:+AlwaysPreTouch}"
 # Our broker is the java process whose command line names our generated config.
 MARKER="--config $CONF"

@@ -30,8 +30,9 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
+
+	"github.com/clicktrail/clicktrail/internal/obs"
 )
 
 type result struct {
@@ -311,7 +312,7 @@ func report(results []result, elapsed time.Duration, perBatch, bodyBytes int, ra
 		"p50_ms":              pct(0.50), "p90_ms": pct(0.90), "p99_ms": pct(0.99), "max_ms": pct(1),
 		"body_bytes": bodyBytes, "events_per_batch": perBatch,
 		"refused_p50_ms": percentile(refused, 0.50), "refused_p99_ms": percentile(refused, 0.99),
-		"cpu_seconds": cpuSeconds(), "errors": errs,
+		"cpu_seconds": obs.ProcessCPU().Seconds(), "errors": errs,
 	}
 	if asJSON {
 		_ = json.NewEncoder(os.Stdout).Encode(out)
@@ -322,7 +323,7 @@ func report(results []result, elapsed time.Duration, perBatch, bodyBytes int, ra
 		cs = append(cs, fmt.Sprintf("%d×%d", codes[c], c))
 	}
 	fmt.Printf("%d requests in %.1fs (%s): %.0f events/s accepted, latency of 200s p50 %.1f ms p90 %.1f ms p99 %.1f ms max %.1f ms; %d-event batches of %d bytes; loadgen used %.1f s of CPU\n",
-		len(results), elapsed.Seconds(), strings.Join(cs, ", "), out["events_per_second"], pct(.5), pct(.9), pct(.99), pct(1), perBatch, bodyBytes, cpuSeconds())
+		len(results), elapsed.Seconds(), strings.Join(cs, ", "), out["events_per_second"], pct(.5), pct(.9), pct(.99), pct(1), perBatch, bodyBytes, obs.ProcessCPU().Seconds())
 	for _, e := range slices.Sorted(maps.Keys(errs)) {
 		fmt.Printf("  no answer %d×: %s\n", errs[e], e)
 	}
@@ -336,15 +337,6 @@ func errorKind(err error) string {
 		return op.Op + ": " + op.Err.Error()
 	}
 	return err.Error()
-}
-
-// cpuSeconds is the CPU time (user and system) this process has used.
-func cpuSeconds() float64 {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
 }
 
 // batch builds a realistic batch: page views and clicks of one visitor, about 600

@@ -64,18 +64,25 @@ func TestRequestsGoOutOnKeptAliveConnectionsAndEveryAnswerIsRead(t *testing.T) {
 	}
 }
 
-func TestAConnectionTheServerClosedWhileIdleIsReplaced(t *testing.T) {
+// idleClosingServer serves every request after delay and closes a kept-alive
+// connection once it has been idle for idle; it returns a pool for it and a request.
+func idleClosingServer(t *testing.T, idle, delay time.Duration) (*pool, []byte) {
 	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.Copy(io.Discard, r.Body)
+		time.Sleep(delay)
 		_, _ = w.Write([]byte(`{}`))
 	}))
-	srv.Config.IdleTimeout = 20 * time.Millisecond
+	srv.Config.IdleTimeout = idle
 	srv.Start()
-	defer srv.Close()
+	t.Cleanup(srv.Close)
 	u, _ := url.Parse(srv.URL)
 	p := &pool{addr: u.Host}
-	defer p.close()
-	req := request(u, "k", batch(1, 2, 10))
+	t.Cleanup(p.close)
+	return p, request(u, "k", batch(1, 2, 10))
+}
+
+func TestAConnectionTheServerClosedWhileIdleIsReplaced(t *testing.T) {
+	p, req := idleClosingServer(t, 20*time.Millisecond, 0)
 	for i := range 3 {
 		if r := p.do(req); r.code != 200 {
 			t.Fatalf("request %d: status %d", i, r.code)
@@ -103,18 +110,8 @@ func TestARequestWithoutAnswerSaysWhy(t *testing.T) {
 }
 
 func TestSeveralConnectionsTheServerClosedWhileIdleAreAllSkipped(t *testing.T) {
-	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		_, _ = io.Copy(io.Discard, r.Body)
-		time.Sleep(10 * time.Millisecond) // keeps the three requests below in flight together
-		_, _ = w.Write([]byte(`{}`))
-	}))
-	srv.Config.IdleTimeout = 30 * time.Millisecond
-	srv.Start()
-	defer srv.Close()
-	u, _ := url.Parse(srv.URL)
-	p := &pool{addr: u.Host}
-	defer p.close()
-	req := request(u, "k", batch(1, 2, 10))
+	// 10 ms per answer keeps the three requests below in flight together.
+	p, req := idleClosingServer(t, 30*time.Millisecond, 10*time.Millisecond)
 	var wg sync.WaitGroup
 	for range 3 {
 		wg.Add(1)
