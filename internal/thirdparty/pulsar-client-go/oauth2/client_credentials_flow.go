@@ -18,8 +18,10 @@
 package oauth2
 
 import (
+	"crypto/tls"
+	"crypto/x509"
 	"net/http"
-
+	"os"
 	"strings"
 
 	"github.com/apache/pulsar-client-go/oauth2/clock"
@@ -51,14 +53,32 @@ type GrantProvider interface {
 	GetGrant(audience string, options *ClientCredentialsFlowOptions) (*AuthorizationGrant, error)
 }
 
+const (
+	TokenEndpointAuthMethodClientSecretPost = "client_secret_post"
+	TokenEndpointAuthMethodTLSClientAuth    = "tls_client_auth"
+	defaultTLSClientID                      = "pulsar-client"
+)
+
+// ClientCredentialsFlowOptions configures OAuth 2.0 client credentials authentication.
+//
+// TokenEndpointAuthMethod defaults to client_secret_post.
+// Required parameters:
+//   - client_secret_post: KeyFile
+//   - tls_client_auth: IssuerURL, TLSCertFile, TLSKeyFile
 type ClientCredentialsFlowOptions struct {
-	KeyFile          string
-	IssuerURL        string
-	AdditionalScopes []string
+	KeyFile                 string
+	ClientID                string
+	IssuerURL               string
+	AdditionalScopes        []string
+	TokenEndpointAuthMethod string
+	TLSCertFile             string
+	TLSKeyFile              string
+	TrustCertsFilePath      string
 }
 
 // DefaultGrantProvider provides authorization grants by loading credentials from a key file
 type DefaultGrantProvider struct {
+	oidcClient *http.Client
 }
 
 // GetGrant creates an authorization grant by loading credentials from the key file and
@@ -68,6 +88,36 @@ func (p *DefaultGrantProvider) GetGrant(audience string, options *ClientCredenti
 	if options == nil {
 		return nil, errors.New("client credentials flow options cannot be nil")
 	}
+
+	authMethod, err := normalizeTokenEndpointAuthMethod(options.TokenEndpointAuthMethod)
+	if err != nil {
+		return nil, err
+	}
+
+	if authMethod == TokenEndpointAuthMethodTLSClientAuth {
+		if options.IssuerURL == "" {
+			return nil, errors.New("issuer url is required for client credentials flow")
+		}
+
+		wellKnownEndpoints, err := GetOIDCWellKnownEndpointsFromIssuerURLWithClient(options.IssuerURL, p.oidcClient)
+		if err != nil {
+			return nil, err
+		}
+
+		clientID := options.ClientID
+		if clientID == "" {
+			clientID = defaultTLSClientID
+		}
+
+		return &AuthorizationGrant{
+			Type:          GrantTypeClientCredentials,
+			Audience:      audience,
+			ClientID:      clientID,
+			TokenEndpoint: wellKnownEndpoints.TokenEndpoint,
+			Scopes:        normalizeScopes(options.AdditionalScopes),
+		}, nil
+	}
+
 	credsProvider := NewClientCredentialsProviderFromKeyFile(options.KeyFile)
 	keyFile, err := credsProvider.GetClientCredentials()
 	if err != nil {
@@ -82,15 +132,12 @@ func (p *DefaultGrantProvider) GetGrant(audience string, options *ClientCredenti
 		return nil, errors.New("issuer url is required for client credentials flow")
 	}
 
-	wellKnownEndpoints, err := GetOIDCWellKnownEndpointsFromIssuerURL(issuerURL)
+	wellKnownEndpoints, err := GetOIDCWellKnownEndpointsFromIssuerURLWithClient(issuerURL, p.oidcClient)
 	if err != nil {
 		return nil, err
 	}
 	// Merge the scopes of the options AdditionalScopes with the scopes read from the keyFile config
-	var scopesToAdd []string
-	if len(options.AdditionalScopes) > 0 {
-		scopesToAdd = append(scopesToAdd, options.AdditionalScopes...)
-	}
+	scopesToAdd := normalizeScopes(options.AdditionalScopes)
 
 	if keyFile.Scope != "" {
 		scopesSplit := strings.Fields(keyFile.Scope)
@@ -120,15 +167,96 @@ func newClientCredentialsFlow(
 	}
 }
 
+func normalizeScopes(scopes []string) []string {
+	filtered := make([]string, 0, len(scopes))
+	for _, scope := range scopes {
+		if scope != "" {
+			filtered = append(filtered, scope)
+		}
+	}
+	return filtered
+}
+
+func normalizeTokenEndpointAuthMethod(method string) (string, error) {
+	if method == "" {
+		return TokenEndpointAuthMethodClientSecretPost, nil
+	}
+
+	switch method {
+	case TokenEndpointAuthMethodClientSecretPost, TokenEndpointAuthMethodTLSClientAuth:
+		return method, nil
+	default:
+		return "", errors.Errorf("unsupported token endpoint auth method: %s", method)
+	}
+}
+
+func newClientCredentialsHTTPClient(options ClientCredentialsFlowOptions) (*http.Client, error) {
+	authMethod, err := normalizeTokenEndpointAuthMethod(options.TokenEndpointAuthMethod)
+	if err != nil {
+		return nil, err
+	}
+
+	transport := http.DefaultTransport.(*http.Transport).Clone()
+	if transport.TLSClientConfig == nil {
+		transport.TLSClientConfig = &tls.Config{}
+	} else {
+		transport.TLSClientConfig = transport.TLSClientConfig.Clone()
+	}
+
+	if options.TrustCertsFilePath != "" {
+		rootCA, err := os.ReadFile(options.TrustCertsFilePath)
+		if err != nil {
+			return nil, err
+		}
+		transport.TLSClientConfig.RootCAs = x509.NewCertPool()
+		transport.TLSClientConfig.RootCAs.AppendCertsFromPEM(rootCA)
+	}
+
+	hasTLSCertFile := options.TLSCertFile != ""
+	hasTLSKeyFile := options.TLSKeyFile != ""
+	if hasTLSCertFile != hasTLSKeyFile {
+		return nil, errors.New("tlsCertFile and tlsKeyFile must be specified together")
+	}
+
+	if authMethod == TokenEndpointAuthMethodTLSClientAuth && !hasTLSCertFile {
+		return nil, errors.New("tlsCertFile and tlsKeyFile are required for tls_client_auth")
+	}
+
+	if hasTLSCertFile {
+		if _, err := tls.LoadX509KeyPair(options.TLSCertFile, options.TLSKeyFile); err != nil {
+			return nil, err
+		}
+
+		transport.TLSClientConfig.GetClientCertificate = func(*tls.CertificateRequestInfo) (*tls.Certificate, error) {
+			cert, err := tls.LoadX509KeyPair(options.TLSCertFile, options.TLSKeyFile)
+			if err != nil {
+				return nil, err
+			}
+			return &cert, nil
+		}
+	}
+
+	return &http.Client{Transport: transport}, nil
+}
+
 // NewDefaultClientCredentialsFlow provides an easy way to build up a default
 // client credentials flow with all the correct configuration.
 func NewDefaultClientCredentialsFlow(options ClientCredentialsFlowOptions) (*ClientCredentialsFlow, error) {
+	authMethod, err := normalizeTokenEndpointAuthMethod(options.TokenEndpointAuthMethod)
+	if err != nil {
+		return nil, err
+	}
+	options.TokenEndpointAuthMethod = authMethod
 
-	tokenRetriever := NewTokenRetriever(&http.Client{})
+	httpClient, err := newClientCredentialsHTTPClient(options)
+	if err != nil {
+		return nil, err
+	}
+	tokenRetriever := NewTokenRetriever(httpClient)
 	return newClientCredentialsFlow(
 		options,
 		tokenRetriever,
-		&DefaultGrantProvider{},
+		&DefaultGrantProvider{oidcClient: httpClient},
 		clock.RealClock{}), nil
 }
 
@@ -142,8 +270,9 @@ func (c *ClientCredentialsFlow) Authorize(audience string) (*AuthorizationGrant,
 
 	// test the credentials and obtain an initial access token
 	refresher := &ClientCredentialsGrantRefresher{
-		exchanger: c.exchanger,
-		clock:     c.clock,
+		exchanger:  c.exchanger,
+		clock:      c.clock,
+		authMethod: c.options.TokenEndpointAuthMethod,
 	}
 	grant, err = refresher.Refresh(grant)
 	if err != nil {
@@ -153,15 +282,31 @@ func (c *ClientCredentialsFlow) Authorize(audience string) (*AuthorizationGrant,
 }
 
 type ClientCredentialsGrantRefresher struct {
-	exchanger ClientCredentialsExchanger
-	clock     clock.Clock
+	exchanger  ClientCredentialsExchanger
+	clock      clock.Clock
+	authMethod string
 }
 
-func NewDefaultClientCredentialsGrantRefresher(clock clock.Clock) (*ClientCredentialsGrantRefresher, error) {
-	tokenRetriever := NewTokenRetriever(&http.Client{})
+func NewDefaultClientCredentialsGrantRefresher(
+	clock clock.Clock,
+	options ClientCredentialsFlowOptions,
+) (*ClientCredentialsGrantRefresher, error) {
+	authMethod, err := normalizeTokenEndpointAuthMethod(options.TokenEndpointAuthMethod)
+	if err != nil {
+		return nil, err
+	}
+	options.TokenEndpointAuthMethod = authMethod
+
+	httpClient, err := newClientCredentialsHTTPClient(options)
+	if err != nil {
+		return nil, err
+	}
+
+	tokenRetriever := NewTokenRetriever(httpClient)
 	return &ClientCredentialsGrantRefresher{
-		exchanger: tokenRetriever,
-		clock:     clock,
+		exchanger:  tokenRetriever,
+		clock:      clock,
+		authMethod: authMethod,
 	}, nil
 }
 
@@ -171,13 +316,31 @@ func (g *ClientCredentialsGrantRefresher) Refresh(grant *AuthorizationGrant) (*A
 	if grant.Type != GrantTypeClientCredentials {
 		return nil, errors.New("unsupported grant type")
 	}
+	authMethod := g.authMethod
+	if authMethod == "" {
+		if grant.ClientCredentials == nil {
+			authMethod = TokenEndpointAuthMethodTLSClientAuth
+		} else {
+			authMethod = TokenEndpointAuthMethodClientSecretPost
+		}
+	}
+
+	clientID := grant.ClientID
+	clientSecret := ""
+	if grant.ClientCredentials != nil {
+		if clientID == "" {
+			clientID = grant.ClientCredentials.ClientID
+		}
+		clientSecret = grant.ClientCredentials.ClientSecret
+	}
 
 	exchangeRequest := ClientCredentialsExchangeRequest{
 		TokenEndpoint: grant.TokenEndpoint,
 		Audience:      grant.Audience,
-		ClientID:      grant.ClientCredentials.ClientID,
-		ClientSecret:  grant.ClientCredentials.ClientSecret,
+		ClientID:      clientID,
+		ClientSecret:  clientSecret,
 		Scopes:        grant.Scopes,
+		AuthMethod:    authMethod,
 	}
 	tr, err := g.exchanger.ExchangeClientCredentials(exchangeRequest)
 	if err != nil {

@@ -83,7 +83,14 @@ type DLQPolicy struct {
 	// a topic.
 	DeadLetterTopicProducerName string
 
-	// ProducerOptions is the producer options to produce messages to the DLQ and RLQ topic
+	// ProducerOptions is the producer options to produce messages to the DLQ and RLQ topic.
+	// If the messages being consumed were produced with chunking enabled, it is recommended to also enable
+	// chunking here so that large chunked messages can be forwarded to the DLQ/RLQ topic successfully.
+	// Example:
+	//   ProducerOptions: pulsar.ProducerOptions{
+	//       EnableChunking:  true,
+	//       DisableBatching: true,
+	//   }
 	ProducerOptions ProducerOptions
 
 	// RetryLetterTopic specifies the name of the topic where the retry messages will be sent.
@@ -131,6 +138,26 @@ type ConsumerOptions struct {
 	// SubscriptionName specifies the subscription name for this consumer
 	// This argument is required when subscribing
 	SubscriptionName string
+
+	// PriorityLevel sets the priority level for this consumer.
+	//
+	// Shared subscription:
+	// Sets priority level for the consumer to determine which consumers the broker
+	// prioritizes when dispatching messages. The broker follows descending priorities
+	// (0 = max priority, 1, 2, ...).
+	// The broker first dispatches messages to max priority consumers if they have
+	// permits, otherwise considers next priority level consumers.
+	// e.g. if consumer-A has priorityLevel 0 and consumer-B has priorityLevel 1,
+	// the broker dispatches messages to only consumer-A until it runs out of permits,
+	// then starts dispatching to consumer-B.
+	//
+	// Failover subscription (partitioned topics only):
+	// The broker selects the active consumer based on priority level and lexicographic
+	// sorting of consumer name. Higher priority (lower number) consumers are preferred.
+	// Priority level has no effect on failover subscriptions for non-partitioned topics.
+	//
+	// Default is 0 (max priority).
+	PriorityLevel int
 
 	// Properties represents a set of application defined properties for the consumer.
 	// Those properties will be visible in the topic stats
@@ -220,6 +247,11 @@ type ConsumerOptions struct {
 	Schema Schema
 
 	// MaxReconnectToBroker sets the maximum retry number of reconnectToBroker. (default: ultimate)
+	// When the retry budget is exhausted, or when the broker reports a non-retriable error
+	// (e.g. AuthorizationError, TopicNotFound, TopicTerminated, IncompatibleSchema), the
+	// consumer is closed. Applications can observe the close — and recover the cause as the
+	// err argument — by registering a ConsumerInterceptor that also implements
+	// ConsumerCloseInterceptor.
 	MaxReconnectToBroker *uint
 
 	// BackOffPolicyFunc parameterize the following options in the reconnection logic to

@@ -28,6 +28,15 @@ type ConsumerInterceptor interface {
 	OnNegativeAcksSend(consumer Consumer, msgIDs []MessageID)
 }
 
+// ConsumerCloseInterceptor is an optional interface that a ConsumerInterceptor
+// may also implement to be notified once the consumer has been closed. The hook
+// fires exactly once per consumer. When err is nil, the close was initiated by
+// the user; a non-nil err carries the cause that triggered an internal close
+// (for example, exhausting MaxReconnectToBroker or a non-retriable broker error).
+type ConsumerCloseInterceptor interface {
+	OnConsumerClose(consumer Consumer, err error)
+}
+
 type ConsumerInterceptors []ConsumerInterceptor
 
 func (x ConsumerInterceptors) BeforeConsume(message ConsumerMessage) {
@@ -45,6 +54,14 @@ func (x ConsumerInterceptors) OnAcknowledge(consumer Consumer, msgID MessageID) 
 func (x ConsumerInterceptors) OnNegativeAcksSend(consumer Consumer, msgIDs []MessageID) {
 	for i := range x {
 		x[i].OnNegativeAcksSend(consumer, msgIDs)
+	}
+}
+
+func (x ConsumerInterceptors) OnConsumerClose(consumer Consumer, err error) {
+	for i := range x {
+		if c, ok := x[i].(ConsumerCloseInterceptor); ok {
+			c.OnConsumerClose(consumer, err)
+		}
 	}
 }
 

@@ -93,6 +93,56 @@ const (
 	noMessageEntry = -1
 )
 
+// Broker error markers. When the broker reports any of these in response
+// to a Subscribe command, retrying will not recover — the consumer must give up and notify
+// the application. errMsgTopicNotFound and errMsgTopicTerminated are reused from the producer
+// path; the rest are consumer-specific.
+const (
+	errMsgConsumerSubscriptionNotFound = "SubscriptionNotFound"
+	errMsgConsumerAuthorizationError   = "AuthorizationError"
+	errMsgConsumerBusy                 = "ConsumerBusy"
+	errMsgConsumerInvalidTopicName     = "InvalidTopicName"
+	errMsgConsumerIncompatibleSchema   = "IncompatibleSchema"
+	errMsgConsumerAssignError          = "ConsumerAssignError"
+	errMsgConsumerNotAllowedError      = "NotAllowedError"
+)
+
+// nonRetriableSubscribeErrorMarkers is the full set of broker error names that should
+// terminate the reconnect loop immediately. Detection is by substring match on the
+// error message, since the broker error arrives wire-formatted as "<ServerError>: <msg>"
+// (see grabConn -> BaseCommand_ERROR handling).
+var nonRetriableSubscribeErrorMarkers = []string{
+	errMsgTopicNotFound,
+	errMsgTopicTerminated,
+	errMsgConsumerSubscriptionNotFound,
+	errMsgConsumerAuthorizationError,
+	errMsgConsumerBusy,
+	errMsgConsumerInvalidTopicName,
+	errMsgConsumerIncompatibleSchema,
+	errMsgConsumerAssignError,
+	errMsgConsumerNotAllowedError,
+}
+
+func isNonRetriableSubscribeError(err error) bool {
+	if err == nil {
+		return false
+	}
+	msg := err.Error()
+	for _, marker := range nonRetriableSubscribeErrorMarkers {
+		if strings.Contains(msg, marker) {
+			return true
+		}
+	}
+	return false
+}
+
+// causalCloser is implemented by Consumer wrappers that can record the reason
+// they were closed and forward it to a ConsumerCloseInterceptor. The reconnect
+// loop uses this to surface the underlying error when it gives up.
+type causalCloser interface {
+	closeWithCause(err error)
+}
+
 type partitionConsumerOpts struct {
 	topic                       string
 	consumerName                string
@@ -100,6 +150,7 @@ type partitionConsumerOpts struct {
 	subscriptionType            SubscriptionType
 	subscriptionInitPos         SubscriptionInitialPosition
 	partitionIdx                int
+	priorityLevel               int
 	receiverQueueSize           int
 	autoReceiverQueueSize       bool
 	nackRedeliveryDelay         time.Duration
@@ -350,13 +401,19 @@ func (s *schemaInfoCache) add(schemaVersionHash string, schema Schema) {
 }
 
 func newPartitionConsumer(parent Consumer, client *client, options *partitionConsumerOpts,
-	messageCh chan ConsumerMessage, dlq *dlqRouter,
-	metrics *internal.LeveledMetrics) (*partitionConsumer, error) {
+	messageCh chan ConsumerMessage, dlq *dlqRouter, metrics *internal.LeveledMetrics,
+	startDispatcher bool) (*partitionConsumer, error) {
 	var boFunc func() backoff.Policy
 	if options.backOffPolicyFunc != nil {
 		boFunc = options.backOffPolicyFunc
 	} else {
 		boFunc = backoff.NewDefaultBackoff
+	}
+
+	// The partition index is parsed from the topic name; guard the int32
+	// conversion below against out-of-range values.
+	if options.partitionIdx > math.MaxInt32 || options.partitionIdx < math.MinInt32 {
+		return nil, fmt.Errorf("partition index %d is out of the valid int32 range", options.partitionIdx)
 	}
 
 	ctx, cancelFunc := context.WithCancel(context.Background())
@@ -374,7 +431,7 @@ func newPartitionConsumer(parent Consumer, client *client, options *partitionCon
 		queueCh:                    make(chan []*message, options.receiverQueueSize),
 		startMessageID:             atomicMessageID{msgID: options.startMessageID},
 		seekMessageID:              atomicMessageID{msgID: nil},
-		connectedCh:                make(chan struct{}),
+		connectedCh:                make(chan struct{}, 1),
 		messageCh:                  messageCh,
 		connectClosedCh:            make(chan *connectionClosed, 1),
 		closeCh:                    make(chan struct{}),
@@ -461,11 +518,16 @@ func newPartitionConsumer(parent Consumer, client *client, options *partitionCon
 		}
 	}
 
-	go pc.dispatcher()
-
 	go pc.runEventsLoop()
+	if startDispatcher {
+		pc.startDispatcher()
+	}
 
 	return pc, nil
+}
+
+func (pc *partitionConsumer) startDispatcher() {
+	go pc.dispatcher()
 }
 
 func (pc *partitionConsumer) unsubscribe(force bool) error {
@@ -1308,9 +1370,27 @@ func (pc *partitionConsumer) MessageReceived(response *pb.CommandMessage, header
 	)
 	for i := 0; i < numMsgs; i++ {
 		smm, payload, err := reader.ReadMessage()
-		if err != nil || payload == nil {
+		isNullValue := msgMeta.GetNullValue() || (smm != nil && smm.GetNullValue())
+		if err != nil {
+			// A null-value (tombstone) message has no payload bytes on the wire, so
+			// the non-batched reader returns ErrEOM. Accept it instead of discarding
+			// it as corrupted, matching the Java client's behavior for compaction
+			// tombstones.
+			if isNullValue && err == internal.ErrEOM {
+				payload = nil
+				// Explicit reset to make tombstone-acceptance
+				// intent unambiguous.
+				err = nil //nolint:ineffassign
+			} else {
+				pc.discardCorruptedMessage(pbMsgID, pb.CommandAck_BatchDeSerializeError)
+				return err
+			}
+		} else if payload == nil && !isNullValue {
 			pc.discardCorruptedMessage(pbMsgID, pb.CommandAck_BatchDeSerializeError)
 			return err
+		}
+		if isNullValue {
+			payload = nil
 		}
 		if ackSet != nil && !ackSet.Test(uint(i)) {
 			pc.log.Debugf("Ignoring message from %vth message, which has been acknowledged", i)
@@ -1396,6 +1476,7 @@ func (pc *partitionConsumer) MessageReceived(response *pb.CommandMessage, header
 				index:               messageIndex,
 				brokerPublishTime:   brokerPublishTime,
 				conn:                pc._getConn(),
+				isNullValue:         isNullValue,
 			}
 		} else {
 			msg = &message{
@@ -1417,6 +1498,7 @@ func (pc *partitionConsumer) MessageReceived(response *pb.CommandMessage, header
 				index:               messageIndex,
 				brokerPublishTime:   brokerPublishTime,
 				conn:                pc._getConn(),
+				isNullValue:         isNullValue,
 			}
 		}
 
@@ -2041,6 +2123,19 @@ func (pc *partitionConsumer) reconnectToBroker(connectionClosed *connectionClose
 		assignedBrokerURL = connectionClosed.assignedBrokerURL
 	}
 
+	var giveUpNotified bool
+	notifyReconnectGiveUp := func(cause error) {
+		if giveUpNotified {
+			return
+		}
+		giveUpNotified = true
+		if cc, ok := pc.parentConsumer.(causalCloser); ok {
+			go cc.closeWithCause(cause)
+		} else {
+			go pc.parentConsumer.Close()
+		}
+	}
+
 	opFn := func() (struct{}, error) {
 		if maxRetry == 0 {
 			return struct{}{}, nil
@@ -2067,10 +2162,9 @@ func (pc *partitionConsumer) reconnectToBroker(connectionClosed *connectionClose
 			return struct{}{}, nil
 		}
 		pc.log.WithError(err).Error("Failed to create consumer at reconnect")
-		errMsg := err.Error()
-		if strings.Contains(errMsg, errMsgTopicNotFound) {
-			// when topic is deleted, we should give up reconnection.
-			pc.log.Warn("Topic Not Found.")
+		if isNonRetriableSubscribeError(err) {
+			pc.log.WithError(err).Warn("Non-retriable error during reconnect, giving up")
+			notifyReconnectGiveUp(err)
 			return struct{}{}, nil
 		}
 
@@ -2078,8 +2172,10 @@ func (pc *partitionConsumer) reconnectToBroker(connectionClosed *connectionClose
 			maxRetry--
 		}
 		pc.metrics.ConsumersReconnectFailure.Inc()
-		if maxRetry == 0 || bo.IsMaxBackoffReached() {
+		if maxRetry == 0 {
 			pc.metrics.ConsumersReconnectMaxRetry.Inc()
+			notifyReconnectGiveUp(errors.New("max retry attempts reached for reconnecting to broker"))
+			return struct{}{}, nil
 		}
 
 		return struct{}{}, err
@@ -2145,7 +2241,7 @@ func (pc *partitionConsumer) grabConn(assignedBrokerURL string) error {
 		ConsumerId:                 proto.Uint64(pc.consumerID),
 		RequestId:                  proto.Uint64(requestID),
 		ConsumerName:               proto.String(pc.name),
-		PriorityLevel:              nil,
+		PriorityLevel:              proto.Int32(int32(pc.options.priorityLevel)),
 		Durable:                    proto.Bool(pc.options.subscriptionMode == Durable),
 		Metadata:                   internal.ConvertFromStringMap(pc.options.metadata),
 		SubscriptionProperties:     internal.ConvertFromStringMap(pc.options.subProperties),
@@ -2181,10 +2277,49 @@ func (pc *partitionConsumer) grabConn(assignedBrokerURL string) error {
 		cmdSubscribe.ForceTopicCreation = proto.Bool(false)
 	}
 
-	res, err := pc.client.rpcClient.RequestWithCnxKeySuffix(lr.LogicalAddr, lr.PhysicalAddr, pc.cnxKeySuffix, requestID,
-		pb.BaseCommand_SUBSCRIBE, cmdSubscribe)
-
+	// Obtain the connection before sending the subscribe RPC so we can register
+	// the consumer handler before the broker starts delivering frames.
+	// This closes a race where MESSAGE and ACTIVE_CONSUMER_CHANGE commands
+	// arriving immediately after the subscribe response were silently dropped
+	// because AddConsumeHandler had not been called yet.
+	cnx, err := pc.client.cnxPool.GetConnection(lr.LogicalAddr, lr.PhysicalAddr, pc.cnxKeySuffix)
 	if err != nil {
+		pc.log.WithError(err).Error("Failed to get connection")
+		return err
+	}
+
+	// Set the connection BEFORE registering the handler so that handler
+	// callbacks (e.g. MessageReceived → discardCorruptedMessage) can safely
+	// call pc._getConn() without hitting a nil pointer.
+	var prevConn internal.Connection
+	if v := pc.conn.Load(); v != nil {
+		prevConn = *v
+	}
+	pc._setConn(cnx)
+
+	// restoreConn rolls back pc.conn to the previous connection (or nil on
+	// the very first call) so a failed subscribe attempt doesn't leave
+	// pc.conn pointing at a stale connection.
+	restoreConn := func() {
+		if prevConn != nil {
+			pc._setConn(prevConn)
+		} else {
+			pc.conn.Store(nil)
+		}
+	}
+
+	// Register handler BEFORE the subscribe RPC so no frames are missed
+	err = cnx.AddConsumeHandler(pc.consumerID, pc)
+	if err != nil {
+		restoreConn()
+		pc.log.WithError(err).Error("Failed to add consumer handler")
+		return err
+	}
+
+	res, err := pc.client.rpcClient.RequestOnCnx(cnx, requestID, pb.BaseCommand_SUBSCRIBE, cmdSubscribe)
+	if err != nil {
+		cnx.DeleteConsumeHandler(pc.consumerID)
+		restoreConn()
 		pc.log.WithError(err).Error("Failed to create consumer")
 		if err == internal.ErrRequestTimeOut {
 			requestID := pc.client.rpcClient.NewRequestID()
@@ -2192,7 +2327,7 @@ func (pc *partitionConsumer) grabConn(assignedBrokerURL string) error {
 				ConsumerId: proto.Uint64(pc.consumerID),
 				RequestId:  proto.Uint64(requestID),
 			}
-			_, _ = pc.client.rpcClient.RequestWithCnxKeySuffix(lr.LogicalAddr, lr.PhysicalAddr, pc.cnxKeySuffix, requestID,
+			_, _ = pc.client.rpcClient.RequestOnCnx(cnx, requestID,
 				pb.BaseCommand_CLOSE_CONSUMER, cmdClose)
 		}
 		return err
@@ -2202,13 +2337,7 @@ func (pc *partitionConsumer) grabConn(assignedBrokerURL string) error {
 		pc.name = res.Response.ConsumerStatsResponse.GetConsumerName()
 	}
 
-	pc._setConn(res.Cnx)
 	pc.log.Info("Connected consumer")
-	err = pc._getConn().AddConsumeHandler(pc.consumerID, pc)
-	if err != nil {
-		pc.log.WithError(err).Error("Failed to add consumer handler")
-		return err
-	}
 
 	msgType := res.Response.GetType()
 
@@ -2473,9 +2602,11 @@ func (pc *partitionConsumer) _setConn(conn internal.Connection) {
 // _getConn returns internal connection field of this partition consumer atomically.
 // Note: should only be called by this partition consumer before attempting to use the connection
 func (pc *partitionConsumer) _getConn() internal.Connection {
-	// Invariant: The conn must be non-nill for the lifetime of the partitionConsumer.
-	//            For this reason we leave this cast unchecked and panic() if the
-	//            invariant is broken
+	// Invariant: conn is non-nil after the first successful grabConn (i.e. after
+	//            a subscribe RPC succeeds). During grabConn itself, conn is set
+	//            before AddConsumeHandler so that handler callbacks can use it.
+	//            Before the first successful subscribe, conn may be nil.
+	//            We leave this cast unchecked and panic() if the invariant is broken.
 	return *pc.conn.Load()
 }
 

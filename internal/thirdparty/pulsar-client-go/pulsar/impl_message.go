@@ -194,6 +194,9 @@ func (id *messageID) BatchSize() int32 {
 }
 
 func (id *messageID) String() string {
+	if id.batchIdx > -1 {
+		return fmt.Sprintf("%d:%d:%d:%d", id.ledgerID, id.entryID, id.partitionIdx, id.batchIdx)
+	}
 	return fmt.Sprintf("%d:%d:%d", id.ledgerID, id.entryID, id.partitionIdx)
 }
 
@@ -316,6 +319,7 @@ type message struct {
 	index               *uint64
 	brokerPublishTime   *time.Time
 	conn                internal.Connection
+	isNullValue         bool
 }
 
 func (msg *message) Topic() string {
@@ -328,6 +332,10 @@ func (msg *message) Properties() map[string]string {
 
 func (msg *message) Payload() []byte {
 	return msg.payLoad
+}
+
+func (msg *message) IsNullValue() bool {
+	return msg.isNullValue
 }
 
 func (msg *message) ID() MessageID {

@@ -198,6 +198,18 @@ type ProducerOptions struct {
 	// EnableChunking controls whether automatic chunking of messages is enabled for the producer. By default, chunking
 	// is disabled.
 	// Chunking can not be enabled when batching is enabled.
+	//
+	// Note: If chunking is enabled and the consumer is configured with DLQ/RLQ (Dead Letter Queue / Retry Letter
+	// Queue), it is recommended to also enable chunking in the DLQ policy's ProducerOptions so that large chunked
+	// messages can be forwarded to the DLQ/RLQ topic successfully. Example:
+	//   DLQ: &pulsar.DLQPolicy{
+	//       MaxDeliveries:   3,
+	//       DeadLetterTopic: "my-dlq-topic",
+	//       ProducerOptions: pulsar.ProducerOptions{
+	//           EnableChunking:  true,
+	//           DisableBatching: true,
+	//       },
+	//   }
 	EnableChunking bool
 
 	// ChunkMaxMessageSize is the max size of single chunk payload.
@@ -231,8 +243,11 @@ type Producer interface {
 	// producer.Send(ctx, pulsar.ProducerMessage{ Payload: myPayload })
 	Send(context.Context, *ProducerMessage) (MessageID, error)
 
-	// SendAsync a message in asynchronous mode
-	// This call is blocked when the `maxPendingMessages` becomes full (default: 1000)
+	// SendAsync a message in asynchronous mode. The send operation completes in the background
+	// and the provided callback is invoked once the broker acknowledges the message (or when
+	// the publish fails), so the caller can continue without waiting for the result.
+	// This call is blocked when the `maxPendingMessages` becomes full (default: 1000) unless
+	// `DisableBlockIfQueueFull` is set to true, in which case it returns an error immediately.
 	// The callback will report back the message being published and
 	// the eventual error in publishing
 	// The context passed in the call is only used for the duration of the SendAsync call itself

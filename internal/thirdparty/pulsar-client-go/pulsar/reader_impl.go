@@ -224,8 +224,9 @@ func (r *reader) SeekByTime(time time.Time) error {
 }
 
 func (r *reader) GetLastMessageID() (MessageID, error) {
-	if len(r.c.consumers) > 1 {
+	consumers := r.c.partitionConsumers()
+	if len(consumers) > 1 {
 		return nil, fmt.Errorf("GetLastMessageID is not supported for multi-topics reader")
 	}
-	return r.c.consumers[0].getLastMessageID()
+	return consumers[0].getLastMessageID()
 }
