@@ -1,5 +1,5 @@
 # Clicktrail: `make run` brings the pipeline up on this machine, `make test` runs every
-# test against a real Pulsar and MinIO (started here when they are not running).
+# test against a real Pulsar and S3 server (started here when they are not running).
 # Everything downloaded or built goes to .cache/ (git-ignored).
 
 SHELL := /bin/bash
@@ -17,20 +17,20 @@ FUZZ_BATCHES ?= 30000x
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
-run: ## bring up Pulsar, MinIO and the pipeline; Ctrl-C stops all it started
+run: ## bring up Pulsar, the S3 server and the pipeline; Ctrl-C stops all it started
 	@deploy/local/with-services.sh bash -c '$(GO) run ./deploy/provision/cmd/provision --sources deploy/local/sources.yaml && exec deploy/local/run.sh'
 
 demo: ## make run, plus simulated visitors so the dashboard fills
 	@deploy/local/with-services.sh bash -c '$(GO) run ./deploy/provision/cmd/provision --sources deploy/local/sources.yaml && exec deploy/local/run.sh --demo'
 
-up: ## start the local Pulsar and MinIO (fetched on first use)
+up: ## start the local Pulsar and S3 server (fetched on first use)
 	@deploy/local/up.sh
 
-down: ## stop the local Pulsar and MinIO started by `make up`
+down: ## stop the local Pulsar and S3 server started by `make up`
 	@deploy/local/down.sh
 
-status: ## say whether the local Pulsar and MinIO run
-	@deploy/local/pulsar.sh status; deploy/local/minio.sh status
+status: ## say whether the local Pulsar and S3 server run
+	@deploy/local/pulsar.sh status; deploy/local/s3.sh status
 
 provision: ## create tenants, namespaces, topics, subscriptions and the bucket (idempotent)
 	@$(GO) run ./deploy/provision/cmd/provision --sources deploy/local/sources.yaml
@@ -39,7 +39,7 @@ build: ## build the binaries into .cache/bin
 	@mkdir -p .cache/bin
 	$(GO) build -o .cache/bin/ ./deploy/provision/cmd/provision ./collector/cmd/... ./archiver/cmd/... ./processor/cmd/... ./deploy/simulate/cmd/... ./deploy/demo/cmd/... ./deploy/healthcheck/cmd/...
 
-test: ## run every test; starts Pulsar and MinIO when they are not running, stops what it started
+test: ## run every test; starts Pulsar and the S3 server when they are not running, stops what it started
 	@deploy/local/with-services.sh $(MAKE) --no-print-directory test-go fuzz test-sdk
 
 test-go:

@@ -1,3 +1,4 @@
 // Package local holds the tests of the deploy/local scripts, which start a real
-// Pulsar standalone broker and a real MinIO on this machine without Docker.
+// Pulsar standalone broker and a real S3 server (versitygw, or MinIO) on this machine
+// without Docker.
 package local

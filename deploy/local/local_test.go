@@ -22,7 +22,8 @@ import (
 // The tests run the scripts as a user would, each with a throwaway cache and run
 // folder and ports nothing uses, so they never touch the real instances on the
 // default ports. Where a broker must run, a fake one stands in for Java (see
-// TestFakeBroker): it starts in milliseconds and answers the readiness checks.
+// TestFakeBroker), and where the S3 server must run, a fake versitygw (see
+// TestFakeS3Server): each starts in milliseconds and answers the readiness checks.
 
 // sandbox is one test's isolated setting of the scripts.
 type sandbox struct {
@@ -38,8 +39,8 @@ func newSandbox(t *testing.T) *sandbox {
 		"CLICKTRAIL_RUN_DIR=" + filepath.Join(dir, "run"),
 		"CLICKTRAIL_PULSAR_PORT=" + strconv.Itoa(freePort(t)),
 		"CLICKTRAIL_PULSAR_ADMIN_PORT=" + strconv.Itoa(freePort(t)),
-		"CLICKTRAIL_MINIO_PORT=" + strconv.Itoa(freePort(t)),
-		"CLICKTRAIL_MINIO_CONSOLE_PORT=" + strconv.Itoa(freePort(t)),
+		"CLICKTRAIL_S3_PORT=" + strconv.Itoa(freePort(t)),
+		"CLICKTRAIL_S3_CONSOLE_PORT=" + strconv.Itoa(freePort(t)),
 	}}
 	// Whatever a failed test leaves behind is stopped: only processes whose command
 	// line names this test's own folder, so never anybody else's.
@@ -157,6 +158,60 @@ func TestFakeBroker(t *testing.T) {
 	}
 }
 
+// fakeVersitygw installs, as the built versitygw of the sandbox's cache, this test
+// binary acting as an S3 server in mode ("ready" or "exit"), so that s3.sh start runs
+// it instead of building and starting the real one.
+func (s *sandbox) fakeVersitygw(t *testing.T, mode string) {
+	t.Helper()
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(s.setting("CLICKTRAIL_CACHE"), "bin")
+	server := fmt.Sprintf(`#!/bin/sh
+exec env CLICKTRAIL_FAKE_S3=%s %q -test.run='^TestFakeS3Server$' -- "$@"
+`, mode, self)
+	writeFile(t, filepath.Join(bin, "versitygw"), server, 0o755)
+	writeFile(t, filepath.Join(bin, ".versitygw-"+scriptVersion(t, "s3.sh")), "", 0o644)
+}
+
+// TestFakeS3Server is not a test: run as versitygw by fakeVersitygw, it answers the
+// health path s3.sh gives it on the --port address, until SIGTERM.
+func TestFakeS3Server(t *testing.T) {
+	mode := os.Getenv("CLICKTRAIL_FAKE_S3")
+	if mode == "" {
+		t.Skip("only run as a fake S3 server by the other tests")
+	}
+	if mode == "exit" {
+		fmt.Fprintln(os.Stderr, "fake versitygw: giving up at once")
+		os.Exit(3)
+	}
+	var addr, health string
+	for i, a := range os.Args[:len(os.Args)-1] {
+		switch a {
+		case "--port":
+			addr = os.Args[i+1]
+		case "--health":
+			health = os.Args[i+1]
+		}
+	}
+	if addr == "" || health == "" {
+		t.Fatalf("no --port or --health in %q", os.Args)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET "+health, func(http.ResponseWriter, *http.Request) {})
+	srv := &http.Server{Addr: addr, Handler: mux}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	go func() {
+		<-ctx.Done()
+		_ = srv.Close()
+	}()
+	if err := srv.ListenAndServe(); !errors.Is(err, http.ErrServerClosed) {
+		t.Fatal(err)
+	}
+}
+
 func TestAStartThatCannotWorkStopsWithOneLineNamingTheCause(t *testing.T) {
 	busy, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -178,17 +233,19 @@ func TestAStartThatCannotWorkStopsWithOneLineNamingTheCause(t *testing.T) {
 			[]string{"CLICKTRAIL_PULSAR_PORT=" + busyPort}, "port " + busyPort + " on 127.0.0.1 is already in use"},
 		{"the broker's admin port is taken", "pulsar.sh", []string{"start"},
 			[]string{"CLICKTRAIL_PULSAR_ADMIN_PORT=" + busyPort}, "port " + busyPort + " on 127.0.0.1 is already in use"},
-		{"MinIO's port is taken", "minio.sh", []string{"start"},
-			[]string{"CLICKTRAIL_MINIO_PORT=" + busyPort}, "port " + busyPort + " on 127.0.0.1 is already in use"},
-		{"MinIO's console port is taken", "minio.sh", []string{"start"},
-			[]string{"CLICKTRAIL_MINIO_CONSOLE_PORT=" + busyPort}, "port " + busyPort + " on 127.0.0.1 is already in use"},
+		{"the S3 server's port is taken", "s3.sh", []string{"start"},
+			[]string{"CLICKTRAIL_S3_PORT=" + busyPort}, "port " + busyPort + " on 127.0.0.1 is already in use"},
+		{"MinIO, the second S3 server, finds its console port taken", "s3.sh", []string{"start"},
+			[]string{"CLICKTRAIL_S3_SERVER=minio", "CLICKTRAIL_S3_CONSOLE_PORT=" + busyPort}, "port " + busyPort + " on 127.0.0.1 is already in use"},
+		{"the S3 server named is not one the scripts know", "s3.sh", []string{"start"},
+			[]string{"CLICKTRAIL_S3_SERVER=seaweedfs"}, "unknown CLICKTRAIL_S3_SERVER=seaweedfs"},
 		{"there is no Java where CLICKTRAIL_JAVA_HOME points", "pulsar.sh", []string{"start"},
 			[]string{"CLICKTRAIL_JAVA_HOME=/nonexistent"}, "no Java at CLICKTRAIL_JAVA_HOME=/nonexistent"},
 		{"the broker must be fetched and there is no Maven", "pulsar.sh", []string{"fetch"},
 			[]string{"PATH=" + noMaven}, "mvn is not installed"},
 		{"the broker must be fetched for a start and there is no Maven", "pulsar.sh", []string{"start"},
 			[]string{"PATH=" + noMaven}, "mvn is not installed"},
-		{"MinIO must be built and there is no Go", "minio.sh", []string{"start"},
+		{"the S3 server must be built and there is no Go", "s3.sh", []string{"start"},
 			[]string{"PATH=" + noGo}, "go is not installed"},
 		{"the command is unknown", "pulsar.sh", []string{"launch"}, nil, "usage:"},
 	}
@@ -258,6 +315,61 @@ func TestTwoStartsAtOnceStartOneBrokerAndStopStopsIt(t *testing.T) {
 	}
 }
 
+func TestTheS3ServerStartsOnceAnswersAndStops(t *testing.T) {
+	s := newSandbox(t)
+	s.fakeVersitygw(t, "ready")
+	if out, code := s.run(t, nil, "s3.sh", "ready"); code == 0 {
+		t.Fatalf("ready before any start:\n%s", out)
+	}
+	if out, code := s.run(t, nil, "s3.sh", "start"); code != 0 {
+		t.Fatalf("start (%d):\n%s", code, out)
+	}
+	if out, code := s.run(t, nil, "s3.sh", "start"); code != 0 || !strings.Contains(out, "already running") {
+		t.Fatalf("second start (%d):\n%s", code, out)
+	}
+	if pids := processesMentioning(t, s.dir); len(pids) != 1 {
+		t.Fatalf("want one S3 server, running: %v", pids)
+	}
+	for _, verb := range []string{"status", "ready"} {
+		if out, code := s.run(t, nil, "s3.sh", verb); code != 0 {
+			t.Fatalf("%s of the running server (%d):\n%s", verb, code, out)
+		}
+	}
+	// The same run folder on another port is the same server: it is named, not doubled.
+	other := "CLICKTRAIL_S3_PORT=" + strconv.Itoa(freePort(t))
+	if out, code := s.run(t, []string{other}, "s3.sh", "start"); code == 0 || !strings.Contains(lastLine(out), "already runs") {
+		t.Fatalf("a start on another port (%d):\n%s", code, out)
+	}
+	if out, code := s.run(t, nil, "s3.sh", "stop"); code != 0 {
+		t.Fatalf("stop (%d):\n%s", code, out)
+	}
+	if pids := processesMentioning(t, s.dir); len(pids) > 0 {
+		t.Fatalf("processes %v are left after stop", pids)
+	}
+	if out, code := s.run(t, nil, "s3.sh", "status"); code == 0 {
+		t.Fatalf("status succeeds after stop:\n%s", out)
+	}
+	if out, _ := s.run(t, nil, "s3.sh", "stop"); !strings.Contains(out, "not running") {
+		t.Fatalf("a second stop does not say the server is not running:\n%s", out)
+	}
+}
+
+func TestAnS3ServerThatExitsAtStartIsNamedWithItsLog(t *testing.T) {
+	s := newSandbox(t)
+	s.fakeVersitygw(t, "exit")
+	out, code := s.run(t, nil, "s3.sh", "start")
+	if code == 0 {
+		t.Fatalf("start succeeded:\n%s", out)
+	}
+	last := lastLine(out)
+	if !strings.Contains(last, "versitygw exited") || !strings.Contains(last, "versitygw.log") {
+		t.Fatalf("last line %q does not name the exit and the log; output:\n%s", last, out)
+	}
+	if pids := processesMentioning(t, s.dir); len(pids) > 0 {
+		t.Fatalf("processes %v are left running", pids)
+	}
+}
+
 func TestABrokerThatDoesNotBecomeReadyIsStoppedAndNamed(t *testing.T) {
 	tests := []struct {
 		name string
@@ -289,14 +401,15 @@ func TestABrokerThatDoesNotBecomeReadyIsStoppedAndNamed(t *testing.T) {
 func TestWithServicesRunsTheCommandAndStopsOnlyWhatItStarted(t *testing.T) {
 	s := newSandbox(t)
 	java := s.fakeJava(t, "ready")
-	// MinIO answers already (a stand-in on its port): with-services must leave it be.
-	minio := &http.Server{Handler: http.HandlerFunc(func(http.ResponseWriter, *http.Request) {})}
-	l, err := net.Listen("tcp", "127.0.0.1:"+s.setting("CLICKTRAIL_MINIO_PORT"))
+	// An S3 server answers already (a stand-in on its port): with-services must leave
+	// it be.
+	s3 := &http.Server{Handler: http.HandlerFunc(func(http.ResponseWriter, *http.Request) {})}
+	l, err := net.Listen("tcp", "127.0.0.1:"+s.setting("CLICKTRAIL_S3_PORT"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	go func() { _ = minio.Serve(l) }()
-	defer minio.Close()
+	go func() { _ = s3.Serve(l) }()
+	defer s3.Close()
 
 	marker := filepath.Join(s.dir, "ran")
 	out, code := s.run(t, java, "with-services.sh", "sh", "-c", `touch "$0"; exit 7`, marker)
@@ -309,8 +422,8 @@ func TestWithServicesRunsTheCommandAndStopsOnlyWhatItStarted(t *testing.T) {
 	if pids := processesMentioning(t, s.dir); len(pids) > 0 {
 		t.Fatalf("the broker it started is still running: %v\n%s", pids, out)
 	}
-	if strings.Contains(out, "minio") {
-		t.Fatalf("with-services touched the MinIO that already answered:\n%s", out)
+	if strings.Contains(out, "s3: ") || strings.Contains(out, "versitygw") {
+		t.Fatalf("with-services touched the S3 server that already answered:\n%s", out)
 	}
 }
 
@@ -377,15 +490,18 @@ func environWithout(prefix string) []string {
 }
 
 // pulsarVersion reads the pinned broker version from pulsar.sh.
-func pulsarVersion(t *testing.T) string {
+func pulsarVersion(t *testing.T) string { return scriptVersion(t, "pulsar.sh") }
+
+// scriptVersion reads the pinned version (VERSION=) from one of the scripts.
+func scriptVersion(t *testing.T, script string) string {
 	t.Helper()
-	data, err := os.ReadFile("pulsar.sh")
+	data, err := os.ReadFile(script)
 	if err != nil {
 		t.Fatal(err)
 	}
 	m := regexp.MustCompile(`(?m)^VERSION=(\S+)$`).FindSubmatch(data)
 	if m == nil {
-		t.Fatal("no VERSION= in pulsar.sh")
+		t.Fatalf("no VERSION= in %s", script)
 	}
 	return string(m[1])
 }

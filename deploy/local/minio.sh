@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# The local MinIO: built with `go install` at a pinned version on first use into
-# .cache/bin, served on 127.0.0.1 from .cache/run/minio/data with development
-# credentials.
+# The local MinIO, the second S3 server: deploy/local/s3.sh runs it instead of
+# versitygw when CLICKTRAIL_S3_SERVER=minio. MinIO's server was archived in April 2026
+# and gets no fixes; it stays to compare against. Built with `go install` at a pinned
+# version on first use into .cache/bin, served on 127.0.0.1 from .cache/run/minio/data
+# with development credentials.
 #
 #   deploy/local/minio.sh fetch|start|stop|status|ready|logs [N]
 #
@@ -13,7 +15,8 @@
 #   ready   exit 0 when any MinIO answers on the port (whoever started it)
 #   logs    the last N lines of its log (50)
 #
-# Environment: CLICKTRAIL_MINIO_PORT (9000), CLICKTRAIL_MINIO_CONSOLE_PORT (9001),
+# Environment: CLICKTRAIL_S3_PORT (9000), CLICKTRAIL_S3_CONSOLE_PORT (9001) (the older
+# CLICKTRAIL_MINIO_PORT and CLICKTRAIL_MINIO_CONSOLE_PORT are read when they are unset),
 # CLICKTRAIL_S3_ACCESS_KEY (clicktrail), CLICKTRAIL_S3_SECRET_KEY
 # (clicktrail-dev-secret), CLICKTRAIL_START_TIMEOUT (180 s), CLICKTRAIL_CACHE (.cache),
 # CLICKTRAIL_RUN_DIR (.cache/run).
@@ -30,8 +33,8 @@ STAMP=$BIN_DIR/.minio-$VERSION
 DIR=$RUN_DIR/minio
 PIDFILE=$DIR/minio.pid
 LOG=$DIR/minio.log
-PORT=${CLICKTRAIL_MINIO_PORT:-9000}
-CONSOLE_PORT=${CLICKTRAIL_MINIO_CONSOLE_PORT:-9001}
+PORT=${CLICKTRAIL_S3_PORT:-${CLICKTRAIL_MINIO_PORT:-9000}}
+CONSOLE_PORT=${CLICKTRAIL_S3_CONSOLE_PORT:-${CLICKTRAIL_MINIO_CONSOLE_PORT:-9001}}
 READY=http://127.0.0.1:$PORT/minio/health/ready
 # Our MinIO is the process whose command line names our data folder.
 MARKER="server $DIR/data "
@@ -79,7 +82,7 @@ start_locked() {
 		return 0
 	fi
 	need curl "install curl (apt-get install curl); it checks that MinIO is ready"
-	ports_free "CLICKTRAIL_MINIO_PORT / CLICKTRAIL_MINIO_CONSOLE_PORT" "$PORT" "$CONSOLE_PORT"
+	ports_free "CLICKTRAIL_S3_PORT / CLICKTRAIL_S3_CONSOLE_PORT" "$PORT" "$CONSOLE_PORT"
 	fetch
 	mkdir -p "$DIR/data"
 	say "starting MinIO on http://127.0.0.1:$PORT (console :$CONSOLE_PORT); log: $LOG"

@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# `make run`: the local Pulsar and MinIO are up and provisioned (make's prerequisites);
+# `make run`: the local Pulsar and S3 server are up and provisioned (make's prerequisites);
 # this builds the browser SDK when sdk-js/dist is missing, builds and starts the
 # collector, the processor, the archiver and the demo site, waits until each is ready,
 # prints where everything answers, and on Ctrl-C stops the processes it started.
 # `make run` and `make demo` call it through with-services.sh, which then stops Pulsar
-# and MinIO too when it started them (when they were already up, they keep running).
+# and the S3 server too when it started them (when they were already up, they keep running).
 #
 #   run.sh [--demo]
 #
@@ -126,14 +126,14 @@ Clicktrail is up:
   dashboard  $dashboard
   traffic    $traffic
   collector  $collector/v1/batch (write key "dev")
-  MinIO      console http://127.0.0.1:${CLICKTRAIL_MINIO_CONSOLE_PORT:-9001} (user clicktrail, password clicktrail-dev-secret), S3 http://127.0.0.1:${CLICKTRAIL_MINIO_PORT:-9000}, bucket clicktrail
+  S3         http://127.0.0.1:${CLICKTRAIL_S3_PORT:-${CLICKTRAIL_MINIO_PORT:-9000}} (${CLICKTRAIL_S3_SERVER:-versitygw}; access key clicktrail, secret key clicktrail-dev-secret), bucket clicktrail
   Pulsar     pulsar://127.0.0.1:${CLICKTRAIL_PULSAR_PORT:-6650}, admin http://127.0.0.1:${CLICKTRAIL_PULSAR_ADMIN_PORT:-8080}, tenant clicktrail/dev
   metrics    collector http://$CLICKTRAIL_COLLECTOR_ADDR/metrics
              processor http://$CLICKTRAIL_PROCESSOR_ADDR/metrics
              archiver  http://$CLICKTRAIL_ARCHIVER_ADDR/metrics
              demo site http://$CLICKTRAIL_DEMO_ADDR/metrics
   logs       $RUN_DIR/{$logs}.log
-Ctrl-C stops them, and Pulsar and MinIO unless they were running before.
+Ctrl-C stops them, and Pulsar and the S3 server unless they were running before.
 MSG
 wait -n "${pids[@]}" || true
 for i in "${!pids[@]}"; do

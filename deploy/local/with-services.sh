@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# with-services.sh CMD [ARGS...]: runs CMD with the local Pulsar and MinIO up. Starts
+# with-services.sh CMD [ARGS...]: runs CMD with the local Pulsar and S3 server up. Starts
 # whichever does not answer yet, runs CMD, and afterwards (also when CMD fails, or on
 # Ctrl-C) stops only what it started. Exits with CMD's status.
 # `make test` runs `deploy/local/with-services.sh go test ./...` this way.
@@ -23,7 +23,7 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-for svc in pulsar minio; do
+for svc in pulsar s3; do
 	# A service that already answers is used as it is, whoever started it, and left
 	# running afterwards.
 	if ! "$here/$svc.sh" ready; then

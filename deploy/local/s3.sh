@@ -1,0 +1,157 @@
+#!/usr/bin/env bash
+# The local S3 server: the Versity S3 Gateway (versitygw, Apache-2.0), built with
+# `go install` at a pinned version on first use into .cache/bin, served on 127.0.0.1
+# from .cache/run/s3/data with development credentials. Its posix backend keeps a
+# bucket as a folder and an object as a file, with the object's metadata in extended
+# attributes, so the data folder must be on a filesystem with xattrs (ext4, xfs, btrfs,
+# tmpfs do).
+#
+#   deploy/local/s3.sh fetch|start|stop|status|ready|logs [N]
+#
+#   fetch   build the pinned versitygw (once; a stamp file names the version built)
+#   start   fetch if needed, start the server and wait until it is ready; exits 0 at
+#           once if the server this checkout started already runs
+#   stop    SIGTERM, then SIGKILL after 20 s; only the server this checkout started
+#   status  exit 0 when the server this checkout started runs and is ready
+#   ready   exit 0 when an S3 server (versitygw or MinIO) answers its health check on
+#           the port, whoever started it
+#   logs    the last N lines of its log (50)
+#
+# CLICKTRAIL_S3_SERVER=minio runs MinIO instead (deploy/local/minio.sh, same verbs and
+# ports): MinIO's server was archived in April 2026 and gets no fixes, so it is only a
+# second target to compare against.
+#
+# Environment: CLICKTRAIL_S3_SERVER (versitygw), CLICKTRAIL_S3_PORT (9000; the older
+# CLICKTRAIL_MINIO_PORT is read when it is unset), CLICKTRAIL_S3_CONSOLE_PORT (9001,
+# MinIO's console only), CLICKTRAIL_S3_ACCESS_KEY (clicktrail),
+# CLICKTRAIL_S3_SECRET_KEY (clicktrail-dev-secret), CLICKTRAIL_START_TIMEOUT (180 s),
+# CLICKTRAIL_CACHE (.cache), CLICKTRAIL_RUN_DIR (.cache/run).
+set -euo pipefail
+# shellcheck source=deploy/local/lib.sh
+source "$(dirname "$0")/lib.sh"
+
+PORT=${CLICKTRAIL_S3_PORT:-${CLICKTRAIL_MINIO_PORT:-9000}}
+
+case ${CLICKTRAIL_S3_SERVER:-versitygw} in
+versitygw) ;;
+minio) exec "$(dirname "$0")/minio.sh" "$@" ;;
+*) die "unknown CLICKTRAIL_S3_SERVER=$CLICKTRAIL_S3_SERVER: set versitygw (the default) or minio" ;;
+esac
+
+VERSION=v1.8.0
+BIN_DIR=$CACHE/bin
+BIN=$BIN_DIR/versitygw
+STAMP=$BIN_DIR/.versitygw-$VERSION
+DIR=$RUN_DIR/s3
+PIDFILE=$DIR/versitygw.pid
+LOG=$DIR/versitygw.log
+HEALTH=http://127.0.0.1:$PORT/health
+# Our server is the process whose command line names our data folder.
+MARKER="posix $DIR/data "
+
+fetch() {
+	[[ -x $BIN && -f $STAMP ]] && return 0
+	need go "install Go 1.26 and run again"
+	local out=$BIN_DIR/versitygw-build.log start=$SECONDS
+	mkdir -p "$BIN_DIR"
+	say "building versitygw $VERSION with go install into $BIN_DIR (first run only, about 2 minutes; log: $out)"
+	# Built into a temporary GOBIN and moved into place, so an interrupted build never
+	# leaves a binary that looks complete.
+	rm -rf "$BIN_DIR/.versitygw-build"
+	(GOBIN=$BIN_DIR/.versitygw-build go install "github.com/versity/versitygw/cmd/versitygw@$VERSION" >"$out" 2>&1) &
+	local pid=$! next=10
+	while kill -0 "$pid" 2>/dev/null; do
+		sleep 1
+		if (((SECONDS - start) >= next)); then
+			say "still building versitygw... $((SECONDS - start))s ($(grep -c '^go: downloading' "$out" || true) modules downloaded)"
+			next=$((next + 15))
+		fi
+	done
+	if ! wait "$pid"; then
+		tail -n 5 "$out" >&2 || true
+		rm -rf "$BIN_DIR/.versitygw-build"
+		die "building versitygw $VERSION failed: see $out; check that Go can reach its module proxy and run again"
+	fi
+	mv "$BIN_DIR/.versitygw-build/versitygw" "$BIN" && rm -rf "$BIN_DIR/.versitygw-build"
+	rm -f "$BIN_DIR"/.versitygw-v* && touch "$STAMP"
+	say "built versitygw in $((SECONDS - start))s"
+}
+
+# ours_ready: the health path we give versitygw answers.
+ours_ready() { http_ok "$HEALTH"; }
+
+# ready: versitygw's health path or MinIO's answers, so a MinIO already serving the
+# port (CLICKTRAIL_S3_SERVER=minio, or another checkout's) counts as up too.
+ready() { ours_ready || http_ok "http://127.0.0.1:$PORT/minio/health/ready"; }
+
+start_locked() {
+	local pid
+	if pid=$(owned_pid "$PIDFILE" "$MARKER"); then
+		if ! tr '\0' ' ' <"/proc/$pid/cmdline" | grep -qF -- "--port 127.0.0.1:$PORT "; then
+			die "the versitygw of $DIR already runs (pid $pid) on another port than $PORT: stop it first (deploy/local/s3.sh stop), or give this one its own CLICKTRAIL_RUN_DIR"
+		fi
+		if ours_ready; then
+			say "already running (pid $pid): http://127.0.0.1:$PORT"
+			return 0
+		fi
+		say "already starting (pid $pid)"
+		wait_ready versitygw ours_ready "$pid" "$LOG"
+		say "ready (pid $pid): http://127.0.0.1:$PORT"
+		return 0
+	fi
+	need curl "install curl (apt-get install curl); it checks that the S3 server is ready"
+	ports_free "CLICKTRAIL_S3_PORT" "$PORT"
+	fetch
+	mkdir -p "$DIR/data"
+	say "starting versitygw on http://127.0.0.1:$PORT; log: $LOG"
+	trap 'interrupted_start versitygw "$PIDFILE"' INT TERM
+	echo "--- $(date -u +%FT%TZ) start" >>"$LOG"
+	# Credentials through the environment, never on the command line (ps shows it).
+	ROOT_ACCESS_KEY=${CLICKTRAIL_S3_ACCESS_KEY:-clicktrail} \
+		ROOT_SECRET_KEY=${CLICKTRAIL_S3_SECRET_KEY:-clicktrail-dev-secret} \
+		start_detached "$PIDFILE" "$DIR" "$LOG" "$BIN" --port "127.0.0.1:$PORT" \
+		--health /health --quiet posix "$DIR/data"
+	pid=$(<"$PIDFILE")
+	local begin=$SECONDS
+	wait_ready versitygw ours_ready "$pid" "$LOG"
+	trap - INT TERM
+	say "ready in $((SECONDS - begin))s (pid $pid): http://127.0.0.1:$PORT"
+}
+
+stop() {
+	local pid
+	if pid=$(owned_pid "$PIDFILE" "$MARKER"); then
+		say "stopping pid $pid"
+		stop_pid versitygw "$pid" 20
+		rm -f "$PIDFILE"
+		say "stopped"
+	else
+		say "not running (no versitygw started from $DIR)"
+	fi
+}
+
+status() {
+	local pid
+	if pid=$(owned_pid "$PIDFILE" "$MARKER") && ours_ready; then
+		say "running (pid $pid): http://127.0.0.1:$PORT"
+	elif [[ -n ${pid:-} ]]; then
+		say "started (pid $pid) but not ready: see $LOG"
+		return 1
+	else
+		say "not running"
+		return 1
+	fi
+}
+
+case ${1:-} in
+fetch) with_lock s3 fetch ;;
+start) with_lock s3 start_locked ;;
+stop) stop ;;
+status) status ;;
+ready) ready ;;
+logs) tail -n "${2:-50}" "$LOG" ;;
+*)
+	echo "usage: $0 fetch|start|stop|status|ready|logs [N]" >&2
+	exit 2
+	;;
+esac
