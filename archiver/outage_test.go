@@ -25,7 +25,7 @@ const outage = 60 * time.Second
 
 func TestWhileTheObjectStoreIsAwayNothingIsAcknowledgedAndTheArchiverCatchesUp(t *testing.T) {
 	env := testenv.New(t, testenv.Partitions(2))
-	store := testenv.NewPrivateMinIO(t, env.Provision.Bucket)
+	store := testenv.NewPrivateS3(t, env.Provision.Bucket)
 	base, stop := startArchiverWith(t, env, 300*time.Millisecond, store.Endpoint)
 	produceRange := func(from, to int) {
 		var msgs []*pulsar.ProducerMessage

@@ -58,12 +58,12 @@ func TestChaos(t *testing.T) {
 	ns := provision.Namespace{Tenant: testenv.Tenant, Namespace: "chaos-" + randomHex()}
 	broker := testenv.NewPrivateBroker(t, ns)
 	bucket := provision.DefaultBucket
-	store := testenv.NewPrivateMinIO(t, bucket)
+	store := testenv.NewPrivateS3(t, bucket)
 	b := <-buildDone
 	if b.err != nil {
 		t.Fatal(b.err)
 	}
-	t.Logf("%s profile: private broker %s, private MinIO %s, namespace %s/%s; set up in %.0fs",
+	t.Logf("%s profile: private broker %s, private S3 server %s, namespace %s/%s; set up in %.0fs",
 		profile.Name, broker.URL, store.Endpoint, ns.Tenant, ns.Namespace, time.Since(began).Seconds())
 
 	sources := filepath.Join(t.TempDir(), "sources.yaml")
@@ -95,7 +95,7 @@ func TestChaos(t *testing.T) {
 		"--s3.endpoint", store.Endpoint, "--s3.access-key", cfg.S3AccessKey, "--s3.secret-key", cfg.S3SecretKey, "--s3.bucket", bucket,
 		"--archiver.key-prefix", "chaos/", "--archiver.roll-age", profile.RollAge.String(), "--archiver.tmp-dir", tmpDir, "--log.level", "info")
 	services := []*chaos.Service{collector, proc, arch}
-	// Cleanups run last-in first-out: the services stop before the broker and MinIO.
+	// Cleanups run last-in first-out: the services stop before the broker and the S3 server.
 	t.Cleanup(func() {
 		for _, s := range services {
 			if err := s.Stop(20 * time.Second); err != nil {
@@ -149,7 +149,7 @@ func TestChaos(t *testing.T) {
 		chaos.KillAndRestart(proc, nil),
 		chaos.KillAndRestart(arch, nil),
 		chaos.StopFor("broker", broker, profile.BrokerDown),
-		chaos.StopFor("MinIO", store, profile.MinIODown),
+		chaos.StopFor("S3 server", store, profile.S3Down),
 	}
 	time.Sleep(profile.Warmup)
 	var outcomes []chaos.Outcome

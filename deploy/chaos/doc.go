@@ -1,5 +1,5 @@
 // Package chaos is the fault suite: it runs the collector, the processor and the
-// archiver as child processes against a Pulsar broker and a MinIO of its own, sends
+// archiver as child processes against a Pulsar broker and an S3 server of its own, sends
 // simulated visitors' traffic through the collector over HTTP (retrying as the SDK
 // does, with the same messageIds), and in turn
 //
@@ -7,7 +7,7 @@
 //  2. SIGKILLs the processor and starts it again,
 //  3. SIGKILLs the archiver and starts it again,
 //  4. stops the broker, waits, and starts it again,
-//  5. stops MinIO for a while (60 s in the long profile) and starts it again.
+//  5. stops the S3 server for a while (60 s in the long profile) and starts it again.
 //
 // After each fault it waits, by polling, until the pipeline has recovered: every
 // service ready, the collector accepting again, the processor serving and the lake

@@ -11,7 +11,7 @@ import (
 )
 
 // Component is a broker or an object store the suite owns and may stop and start
-// again (testenv.PrivateBroker, testenv.PrivateMinIO).
+// again (testenv.PrivateBroker, testenv.PrivateS3).
 type Component interface {
 	Stop() error
 	Start() error

@@ -19,8 +19,8 @@ type Profile struct {
 	// Warmup is the load before the first fault, Gap the load between two faults
 	// (after the pipeline recovered from the first).
 	Warmup, Gap time.Duration
-	// BrokerDown and MinIODown are how long the broker and MinIO stay stopped.
-	BrokerDown, MinIODown time.Duration
+	// BrokerDown and S3Down are how long the broker and the S3 server stay stopped.
+	BrokerDown, S3Down time.Duration
 	// IdleTimeout is the processor's: a quiet key's session closes after this long by
 	// the processor's clock. It must exceed the longest pause a fault imposes on a
 	// visit (the broker's restart: its stop, the pause and its start take 20 to 75 s
@@ -36,16 +36,16 @@ type Profile struct {
 
 // Profiles by name.
 var profiles = map[string]Profile{
-	// About 80 events/s, 10 s without MinIO: inside `make test`, at most ~4 minutes.
+	// About 80 events/s, 10 s without the S3 server: inside `make test`, at most ~4 minutes.
 	"short": {
 		Name: "short", Rate: 8, ThinkTime: time.Second, Warmup: 8 * time.Second, Gap: 3 * time.Second,
-		BrokerDown: 3 * time.Second, MinIODown: 10 * time.Second, IdleTimeout: 90 * time.Second,
+		BrokerDown: 3 * time.Second, S3Down: 10 * time.Second, IdleTimeout: 90 * time.Second,
 		RollAge: 2 * time.Second, Recovery: 3 * time.Minute, Settle: 4 * time.Minute,
 	},
-	// About 300 events/s, 60 s without MinIO, longer runs between faults.
+	// About 300 events/s, 60 s without the S3 server, longer runs between faults.
 	"long": {
 		Name: "long", Rate: 30, ThinkTime: 2 * time.Second, Warmup: 30 * time.Second, Gap: 30 * time.Second,
-		BrokerDown: 10 * time.Second, MinIODown: 60 * time.Second, IdleTimeout: 3 * time.Minute,
+		BrokerDown: 10 * time.Second, S3Down: 60 * time.Second, IdleTimeout: 3 * time.Minute,
 		RollAge: 2 * time.Second, Recovery: 5 * time.Minute, Settle: 8 * time.Minute,
 	},
 }

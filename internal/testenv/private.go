@@ -73,47 +73,48 @@ func freePort(t testing.TB) int {
 	return l.Addr().(*net.TCPAddr).Port
 }
 
-// PrivateMinIO is a second MinIO that one test owns, on its own port and data folder,
-// so the test can stop and restart it. Same binary and script as the shared one.
-type PrivateMinIO struct {
+// PrivateS3 is a second S3 server that one test owns, on its own port and data folder,
+// so the test can stop and restart it. Same binary and script (deploy/local/s3.sh) as
+// the shared one, so CLICKTRAIL_S3_SERVER chooses it too.
+type PrivateS3 struct {
 	Endpoint string
 	env      []string
 	root     string
 }
 
-// NewPrivateMinIO starts a MinIO for t with the development credentials and the
+// NewPrivateS3 starts an S3 server for t with the development credentials and the
 // bucket, and stops it when t ends.
-func NewPrivateMinIO(t testing.TB, bucket string) *PrivateMinIO {
+func NewPrivateS3(t testing.TB, bucket string) *PrivateS3 {
 	t.Helper()
 	root := Root(t)
 	port := freePort(t)
-	m := &PrivateMinIO{
+	s := &PrivateS3{
 		Endpoint: "127.0.0.1:" + strconv.Itoa(port),
 		root:     root,
 		env: []string{
 			"CLICKTRAIL_RUN_DIR=" + t.TempDir(),
-			"CLICKTRAIL_MINIO_PORT=" + strconv.Itoa(port),
-			"CLICKTRAIL_MINIO_CONSOLE_PORT=" + strconv.Itoa(freePort(t)),
+			"CLICKTRAIL_S3_PORT=" + strconv.Itoa(port),
+			"CLICKTRAIL_S3_CONSOLE_PORT=" + strconv.Itoa(freePort(t)),
 		},
 	}
-	t.Cleanup(func() { _ = m.Stop() })
-	if err := m.Start(); err != nil {
-		t.Fatalf("testenv: start private minio: %v", err)
+	t.Cleanup(func() { _ = s.Stop() })
+	if err := s.Start(); err != nil {
+		t.Fatalf("testenv: start private s3 server: %v", err)
 	}
-	cfg := provision.Config{S3Endpoint: m.Endpoint, Bucket: bucket}.WithDefaults()
+	cfg := provision.Config{S3Endpoint: s.Endpoint, Bucket: bucket}.WithDefaults()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if err := provision.Bucket(ctx, cfg, slog.New(slog.DiscardHandler)); err != nil {
-		t.Fatalf("testenv: bucket on private minio: %v", err)
+		t.Fatalf("testenv: bucket on private s3 server: %v", err)
 	}
-	return m
+	return s
 }
 
-// Start starts (or restarts, keeping its data) the MinIO and waits until it is ready.
-func (m *PrivateMinIO) Start() error { return runScript(m.root, "minio.sh", "start", m.env) }
+// Start starts (or restarts, keeping its data) the server and waits until it is ready.
+func (s *PrivateS3) Start() error { return runScript(s.root, "s3.sh", "start", s.env) }
 
-// Stop stops the MinIO.
-func (m *PrivateMinIO) Stop() error { return runScript(m.root, "minio.sh", "stop", m.env) }
+// Stop stops the server.
+func (s *PrivateS3) Stop() error { return runScript(s.root, "s3.sh", "stop", s.env) }
 
 func runScript(root, script, verb string, env []string) error {
 	cmd := exec.Command(filepath.Join(root, "deploy", "local", script), verb)

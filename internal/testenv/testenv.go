@@ -1,5 +1,5 @@
-// Package testenv gives integration tests the real Pulsar broker and MinIO of
-// deploy/local: it reuses them when they run, starts them (through the same scripts
+// Package testenv gives integration tests the real Pulsar broker and S3 server of
+// deploy/local (versitygw, or MinIO with CLICKTRAIL_S3_SERVER=minio): it reuses them when they run, starts them (through the same scripts
 // `make up` uses) when they do not, and gives each test its own Pulsar namespace and
 // bucket prefix, removed again when the test ends.
 //
@@ -60,7 +60,7 @@ type Option func(*provision.Config)
 func Partitions(n int) Option { return func(c *provision.Config) { c.Partitions = n } }
 
 // New provisions a fresh namespace and bucket prefix for t, and removes both when t
-// ends. It starts Pulsar and MinIO when they are not running.
+// ends. It starts Pulsar and the S3 server when they are not running.
 func New(t testing.TB, opts ...Option) *Env {
 	t.Helper()
 	cfg := provision.Config{
@@ -154,15 +154,14 @@ func (e *Env) cleanup(t testing.TB) {
 
 var startOnce sync.Once
 
-// Require makes sure Pulsar and MinIO answer at cfg's endpoints, starting the local
+// Require makes sure Pulsar and the S3 server answer at cfg's endpoints, starting the local
 // ones with deploy/local's scripts when they do not. It fails t with the cause when a
 // component cannot be reached or started.
 func Require(t testing.TB, cfg provision.Config) {
 	t.Helper()
 	cfg = cfg.WithDefaults()
 	pulsarReady := cfg.PulsarAdminURL + "/admin/v2/brokers/health"
-	minioReady := "http://" + cfg.S3Endpoint + "/minio/health/ready"
-	if ready(pulsarReady) && ready(minioReady) {
+	if ready(pulsarReady) && s3Ready(cfg.S3Endpoint) {
 		return
 	}
 	var startErr error
@@ -173,8 +172,8 @@ func Require(t testing.TB, cfg provision.Config) {
 	if !ready(pulsarReady) {
 		t.Fatalf("testenv: Pulsar does not answer at %s: start it with `make up` (see .cache/run/pulsar for its log)", pulsarReady)
 	}
-	if !ready(minioReady) {
-		t.Fatalf("testenv: MinIO does not answer at %s: start it with `make up` (see .cache/run/minio for its log)", minioReady)
+	if !s3Ready(cfg.S3Endpoint) {
+		t.Fatalf("testenv: no S3 server answers at %s: start it with `make up` (deploy/local/s3.sh logs shows its log)", cfg.S3Endpoint)
 	}
 }
 
@@ -189,10 +188,17 @@ func startLocal() error {
 	cmd.Dir = root
 	out, err := cmd.CombinedOutput()
 	if err != nil {
-		return fmt.Errorf("start local pulsar and minio (deploy/local/up.sh): %w\n%s", err, lastLines(string(out), 15))
+		return fmt.Errorf("start local pulsar and s3 server (deploy/local/up.sh): %w\n%s", err, lastLines(string(out), 15))
 	}
-	fmt.Fprintln(os.Stderr, "testenv: started local Pulsar and MinIO for this test run; `make down` stops them")
+	fmt.Fprintln(os.Stderr, "testenv: started local Pulsar and S3 server for this test run; `make down` stops them")
 	return nil
+}
+
+// s3Ready reports whether the S3 server at endpoint (host:port) answers its health
+// check: versitygw's on the path deploy/local/s3.sh gives it, or MinIO's. Each answers
+// the other's path with an S3 error, never 200.
+func s3Ready(endpoint string) bool {
+	return ready("http://"+endpoint+"/health") || ready("http://"+endpoint+"/minio/health/ready")
 }
 
 func ready(url string) bool {
