@@ -195,3 +195,13 @@ func localPulsarVersion(t *testing.T, root string) string {
 	}
 	return pom.Properties.Pulsar
 }
+
+// localS3Version reads the versitygw release deploy/local/s3.sh builds (its VERSION=).
+func localS3Version(t *testing.T, root string) string {
+	t.Helper()
+	m := regexp.MustCompile(`(?m)^VERSION=(\S+)$`).FindSubmatch(readFile(t, filepath.Join(root, "deploy", "local", "s3.sh")))
+	if m == nil {
+		t.Fatal("deploy/local/s3.sh: no VERSION= line")
+	}
+	return string(m[1])
+}

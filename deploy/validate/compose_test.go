@@ -48,7 +48,7 @@ func TestCompose(t *testing.T) {
 	if p.Name != "clicktrail" {
 		t.Errorf("project name %q, want clicktrail", p.Name)
 	}
-	want := append([]string{"pulsar", "minio", "prometheus", "grafana"}, composeBuilt...)
+	want := append([]string{"pulsar", "s3", "prometheus", "grafana"}, composeBuilt...)
 	if got := sortedKeys(p.Services); !slices.Equal(got, sortedKeys(setOf(want))) {
 		t.Errorf("services %v, want %v", got, sortedKeys(setOf(want)))
 	}
@@ -63,10 +63,13 @@ func TestCompose(t *testing.T) {
 		if img, v := p.Services["pulsar"].Image, localPulsarVersion(t, root); img != "apachepulsar/pulsar:"+v {
 			t.Errorf("pulsar image %q, want the official image of the release deploy/local runs, apachepulsar/pulsar:%s", img, v)
 		}
+		if img, v := p.Services["s3"].Image, localS3Version(t, root); img != "versity/versitygw:"+v {
+			t.Errorf("s3 image %q, want the official image of the release deploy/local runs, versity/versitygw:%s", img, v)
+		}
 	})
 
 	t.Run("the broker and the object store have health checks", func(t *testing.T) {
-		for _, name := range []string{"pulsar", "minio"} {
+		for _, name := range []string{"pulsar", "s3"} {
 			hc := p.Services[name].HealthCheck
 			if hc == nil || hc.Disable || len(hc.Test) < 2 {
 				t.Errorf("service %s: no health check", name)
@@ -79,7 +82,7 @@ func TestCompose(t *testing.T) {
 		if prov.Restart != types.RestartPolicyNo {
 			t.Errorf("provision restart %q, want no (a one-shot)", prov.Restart)
 		}
-		for _, dep := range []string{"pulsar", "minio"} {
+		for _, dep := range []string{"pulsar", "s3"} {
 			if c := prov.DependsOn[dep].Condition; c != types.ServiceConditionHealthy {
 				t.Errorf("provision depends on %s with %q, want %s", dep, c, types.ServiceConditionHealthy)
 			}
