@@ -21,7 +21,7 @@ type Config struct {
 	PulsarURL string
 	// SourcesFile lists the tenants and namespaces to archive [deploy/local/sources.yaml].
 	SourcesFile string
-	// S3 endpoint, credentials and bucket [the development MinIO, bucket clicktrail].
+	// S3 endpoint, credentials and bucket [the development S3 server, bucket clicktrail].
 	S3Endpoint, S3AccessKey, S3SecretKey, Bucket string
 	S3UseTLS                                     bool
 	// KeyPrefix is put before every object key [""]; tests use it to keep apart.

@@ -11,7 +11,7 @@
 // A step that did not run shows as "not run".
 //
 // BenchmarkEndToEnd (e2e_bench_test.go) runs the collector, the processor and the
-// archiver as child processes against the real Pulsar and MinIO, on a namespace of
+// archiver as child processes against the real Pulsar and S3 server, on a namespace of
 // their own, and measures the pipeline's throughput and latency against a raw Pulsar
 // producer and consumer on the same broker. It runs only with -bench.
 package bench

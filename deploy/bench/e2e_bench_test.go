@@ -92,9 +92,9 @@ type pipeline struct {
 
 // BenchmarkEndToEnd measures the whole pipeline (collector, processor and archiver as
 // child processes of this checkout's binaries, on a namespace of their own of the
-// real Pulsar and MinIO), with the load coming over HTTP from this process as the SDK
-// sends it: POST /v1/batch, 20 events of one visitor, text/plain, the write key in the
-// body (the SDK itself is not in the loop: it sends the same request).
+// real Pulsar and S3 server), with the load coming over HTTP from this process as the
+// SDK sends it: POST /v1/batch, 20 events of one visitor, text/plain, the write key in
+// the body (the SDK itself is not in the loop: it sends the same request).
 //
 // throughput sends CLICKTRAIL_BENCH_E2E_EVENTS events (100,000) with 32 requests in
 // flight and reports events/s until (a) every request was answered 200, (b) the
@@ -116,8 +116,8 @@ type pipeline struct {
 //
 // Both phases report the requests refused (429/503, retried after Retry-After as the
 // SDK does) and the CPU they used in cores: each service's, this process's (harness)
-// and the whole machine's (machine: the broker, MinIO and anything else running, so
-// that a run on a shared machine can be told from a quiet one).
+// and the whole machine's (machine: the broker, the S3 server and anything else
+// running, so that a run on a shared machine can be told from a quiet one).
 func BenchmarkEndToEnd(b *testing.B) {
 	cfg := loadE2EConfig(b)
 	p := startPipeline(b)
@@ -393,8 +393,8 @@ func (p *pipeline) services() []*service { return []*service{p.collector, p.proc
 
 // reportCores reports the CPU the phase used, in cores: each service's, this process's
 // (harness: the load and the watchers) and the whole machine's (machine: the broker,
-// MinIO and anything else running, other tests included, which a shared machine's
-// figures should be read with).
+// the S3 server and anything else running, other tests included, which a shared
+// machine's figures should be read with).
 func reportCores(b *testing.B, cores map[string]float64) {
 	for name, c := range cores {
 		b.ReportMetric(c, name+"-cores")

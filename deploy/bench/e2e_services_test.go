@@ -141,8 +141,8 @@ func (s *service) logTail(lines int) string {
 }
 
 // usage is where the machine's CPU time had gone at one moment: each service's, this
-// process's (the load and the watchers) and the whole machine's (the broker, MinIO and
-// whatever else runs on it included).
+// process's (the load and the watchers) and the whole machine's (the broker, the S3
+// server and whatever else runs on it included).
 type usage struct {
 	at            time.Time
 	services      map[string]time.Duration

@@ -350,7 +350,7 @@ func e2eRows(bs *Benchmarks) []Row {
 			}
 			return fmt.Sprintf("%.2f", f.Median())
 		}
-		rows = append(rows, Row{part, "the whole machine's CPU in use, throughput / latency phase (cores; the services, the broker, MinIO, the load and anything else)",
+		rows = append(rows, Row{part, "the whole machine's CPU in use, throughput / latency phase (cores; the services, the broker, the S3 server, the load and anything else)",
 			v(thru, ok1) + " / " + v(lat, ok2), "—", "—", "", ""})
 	}
 	if f, ok := bs.Lookup(pkgE2E, benchE2ELat, "sent-events/s"); ok && len(rows) > 0 {

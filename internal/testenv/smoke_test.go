@@ -159,7 +159,7 @@ func TestKeySharedDeliversEveryKeyedMessageOnceInOrderToOneConsumer(t *testing.T
 	t.Logf("received %d messages, split %v between two consumers", len(got), perConsumer)
 }
 
-// TestObjectStoreRoundTrip puts, lists, gets and deletes an object in the real MinIO.
+// TestObjectStoreRoundTrip puts, lists, gets and deletes an object in the real S3 server.
 func TestObjectStoreRoundTrip(t *testing.T) {
 	env := testenv.New(t, testenv.Partitions(1))
 	s3 := env.S3()

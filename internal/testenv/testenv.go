@@ -1,7 +1,8 @@
 // Package testenv gives integration tests the real Pulsar broker and S3 server of
-// deploy/local (versitygw, or MinIO with CLICKTRAIL_S3_SERVER=minio): it reuses them when they run, starts them (through the same scripts
-// `make up` uses) when they do not, and gives each test its own Pulsar namespace and
-// bucket prefix, removed again when the test ends.
+// deploy/local (versitygw, or MinIO with CLICKTRAIL_S3_SERVER=minio): it reuses them
+// when they run, starts them (through the same scripts `make up` uses) when they do
+// not, and gives each test its own Pulsar namespace and bucket prefix, removed again
+// when the test ends.
 //
 // It never skips: when a component cannot be started the test fails with the reason.
 package testenv
