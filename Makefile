@@ -3,6 +3,11 @@
 # Everything downloaded or built goes to .cache/ (git-ignored).
 
 SHELL := /bin/bash
+# Go 1.26.10: 1.26.8, which these machines start with, has advisories in net/http,
+# crypto/tls, crypto/x509 and html/template (make vulncheck). The go command fetches this
+# toolchain from the module proxy on first use (about 10 s), whatever GOTOOLCHAIN says
+# elsewhere; go.mod names it too.
+export GOTOOLCHAIN := go1.26.10
 .SHELLFLAGS := -euo pipefail -c
 GO ?= go
 GOTEST_FLAGS ?= -count=1 -timeout 25m
@@ -12,7 +17,7 @@ GOTEST_FLAGS ?= -count=1 -timeout 25m
 FUZZ_EVENTS ?= 100000x
 FUZZ_BATCHES ?= 30000x
 
-.PHONY: help run demo up down status provision build test test-go test-sdk fuzz lint bench bench-steps chaos images clean
+.PHONY: help run demo up down status provision build test test-go test-sdk fuzz lint bench bench-steps chaos vulncheck images clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -83,6 +88,9 @@ bench-steps:
 
 chaos: ## run the fault suite's long profile and print its table
 	@deploy/local/with-services.sh env CLICKTRAIL_CHAOS_PROFILE=long $(GO) test -count=1 -v -run TestChaos -timeout 40m ./deploy/chaos/
+
+vulncheck: ## scan the module with govulncheck (its database built from the vulndb module)
+	@deploy/local/vulncheck.sh
 
 images: ## build the container images (needs a Docker engine; none on this machine)
 	@for t in collector processor archiver provision demo; do docker build -f deploy/Dockerfile --target $$t -t clicktrail/$$t:0.1.0 . ; done

@@ -2,6 +2,8 @@ module github.com/clicktrail/clicktrail
 
 go 1.26.0
 
+toolchain go1.26.10
+
 require (
 	github.com/apache/pulsar-client-go v0.21.0
 	github.com/axiomhq/hyperloglog v0.3.0
