@@ -10,7 +10,7 @@ import (
 )
 
 // A request of one visitor becomes one key-based batch per producer flush. The Pulsar
-// client as released (v0.19.0) allocates a 512 KiB LZ4 hash table for each such batch,
+// client as released (v0.19.0 to v0.21.0) allocates a 512 KiB LZ4 hash table for each such batch,
 // which made garbage collection the collector's largest cost; go.mod replaces the
 // client with a copy that does not (internal/thirdparty/README.md). This test fails if
 // that replacement is dropped before upstream fixes it.

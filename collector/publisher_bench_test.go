@@ -98,7 +98,7 @@ func BenchmarkPublish(b *testing.B) {
 
 // pulsarClientBuild says which Pulsar client this binary holds: "upstream" when the
 // client's code was compiled from the module cache (a versioned path,
-// ".../pulsar-client-go@v0.19.0/..."), "patched" when from go.mod's replacement.
+// ".../pulsar-client-go@v0.21.0/..."), "patched" when from go.mod's replacement.
 // (A test binary carries no module list to ask instead.)
 func pulsarClientBuild() string {
 	pc := reflect.ValueOf(pulsar.NewClient).Pointer()

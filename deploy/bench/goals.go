@@ -83,7 +83,7 @@ func notRun(part, figure, goal string) Row {
 // clientRow: the collector's publishing CPU per message with the patched Pulsar client
 // against the upstream release, alternated in the same run (deploy/local/bench-client.sh).
 func clientRow(bs *Benchmarks) Row {
-	const part, fig = "collector", "publishing CPU µs per message, patched Pulsar client vs upstream v0.19.0"
+	const part, fig = "collector", "publishing CPU µs per message, patched Pulsar client vs upstream v0.21.0"
 	p, okP := bs.Lookup(pkgCollector, benchPublish+"/client=patched", "cpu-µs/msg")
 	u, okU := bs.Lookup(pkgCollector, benchPublish+"/client=upstream", "cpu-µs/msg")
 	if !okP || !okU || p.Median() <= 0 {

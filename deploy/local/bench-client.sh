@@ -14,12 +14,12 @@ OUT=$CACHE/bench
 mkdir -p "$OUT"
 # The replaced module's version, from go.mod's require line.
 version=$(awk '$1 == "github.com/apache/pulsar-client-go" && $2 ~ /^v/ {print $2; exit}' go.mod)
-[[ $version == v0.19.0 ]] || die "go.mod requires pulsar-client-go $version, this script knows the checksums of v0.19.0 only: add the new release's two go.sum lines here"
+[[ $version == v0.21.0 ]] || die "go.mod requires pulsar-client-go $version, this script knows the checksums of v0.21.0 only: add the new release's two go.sum lines here (go mod download -json prints them)"
 grep -v '^replace github.com/apache/pulsar-client-go ' go.mod >"$OUT/upstream-client.mod"
 {
 	cat go.sum
-	echo "github.com/apache/pulsar-client-go v0.19.0 h1:NHqYXgIUAEpuyBSVAUmYgcM6VFHFygsthxa9a0CrCvg="
-	echo "github.com/apache/pulsar-client-go v0.19.0/go.mod h1:/Zf8Q8bSSc6ndEJ8V1muIHf6ZWsMrHoQU+98Ww9pOeI="
+	echo "github.com/apache/pulsar-client-go v0.21.0 h1:cLIsrhXCfQ12tG/wCk0SZs3/xJluH++yMZmxBVvTnhk="
+	echo "github.com/apache/pulsar-client-go v0.21.0/go.mod h1:IDGs98WESBYof6In1rFOokCBx5UvyAiqSdWogXNIEo8="
 } >"$OUT/upstream-client.sum"
 
 run() {
