@@ -3,8 +3,8 @@
 # `go install` at a pinned version on first use into .cache/bin, served on 127.0.0.1
 # from .cache/run/s3/data with development credentials. Its posix backend keeps a
 # bucket as a folder and an object as a file, with the object's metadata in extended
-# attributes, so the data folder must be on a filesystem with xattrs (ext4, xfs, btrfs,
-# tmpfs do).
+# attributes, so the data folder must be on a filesystem with xattrs (ext4, xfs and
+# btrfs have them).
 #
 #   deploy/local/s3.sh fetch|start|stop|status|ready|logs [N]
 #
