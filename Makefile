@@ -35,7 +35,7 @@ down: ## stop the local Pulsar and S3 server started by `make up`
 	@deploy/local/down.sh
 
 status: ## say whether the local Pulsar and S3 server run
-	@deploy/local/pulsar.sh status; deploy/local/s3.sh status
+	@rc=0; deploy/local/pulsar.sh status || rc=1; deploy/local/s3.sh status || rc=1; exit $$rc
 
 provision: ## create tenants, namespaces, topics, subscriptions and the bucket (idempotent)
 	@$(GO) run ./deploy/provision/cmd/provision --sources deploy/local/sources.yaml

@@ -340,6 +340,9 @@ func TestTheS3ServerStartsOnceAnswersAndStops(t *testing.T) {
 	if out, code := s.run(t, []string{other}, "s3.sh", "start"); code == 0 || !strings.Contains(lastLine(out), "already runs") {
 		t.Fatalf("a start on another port (%d):\n%s", code, out)
 	}
+	if out, code := s.run(t, []string{other}, "s3.sh", "status"); code == 0 || !strings.Contains(out, "on another port") {
+		t.Fatalf("the status on another port (%d):\n%s", code, out)
+	}
 	if out, code := s.run(t, nil, "s3.sh", "stop"); code != 0 {
 		t.Fatalf("stop (%d):\n%s", code, out)
 	}

@@ -77,6 +77,10 @@ fetch() {
 	say "built versitygw in $((SECONDS - start))s"
 }
 
+# on_our_port PID: the server PID listens on PORT (the run folder's server may have been
+# started with another CLICKTRAIL_S3_PORT).
+on_our_port() { tr '\0' ' ' <"/proc/$1/cmdline" | grep -qF -- "--port 127.0.0.1:$PORT "; }
+
 # ours_ready: the health path we give versitygw answers.
 ours_ready() { http_ok "$HEALTH"; }
 
@@ -87,7 +91,7 @@ ready() { ours_ready || http_ok "http://127.0.0.1:$PORT/minio/health/ready"; }
 start_locked() {
 	local pid
 	if pid=$(owned_pid "$PIDFILE" "$MARKER"); then
-		if ! tr '\0' ' ' <"/proc/$pid/cmdline" | grep -qF -- "--port 127.0.0.1:$PORT "; then
+		if ! on_our_port "$pid"; then
 			die "the versitygw of $DIR already runs (pid $pid) on another port than $PORT: stop it first (deploy/local/s3.sh stop), or give this one its own CLICKTRAIL_RUN_DIR"
 		fi
 		if ours_ready; then
@@ -132,7 +136,10 @@ stop() {
 
 status() {
 	local pid
-	if pid=$(owned_pid "$PIDFILE" "$MARKER") && ours_ready; then
+	if pid=$(owned_pid "$PIDFILE" "$MARKER") && ! on_our_port "$pid"; then
+		say "running (pid $pid), but on another port than $PORT: see the --port of its command line (ps -p $pid -o args=)"
+		return 1
+	elif [[ -n ${pid:-} ]] && ours_ready; then
 		say "running (pid $pid): http://127.0.0.1:$PORT"
 	elif [[ -n ${pid:-} ]]; then
 		say "started (pid $pid) but not ready: see $LOG"
