@@ -18,7 +18,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"net/http"
 	"sync"
 	"time"
 
@@ -73,7 +72,7 @@ func (a *Archiver) Run(ctx context.Context) error {
 // partition's open file stored and acknowledged (within the shutdown grace) → consumers
 // closed → HTTP stopped → client closed.
 func (a *Archiver) Serve(ctx context.Context, ln net.Listener) error {
-	srv := &http.Server{Handler: a.health.Mux(a.reg), ReadHeaderTimeout: 5 * time.Second}
+	srv := newHTTPServer(a.health.Mux(a.reg))
 	httpDone := make(chan error, 1)
 	hctx, stopHTTP := context.WithCancel(context.Background())
 	go func() { httpDone <- lifecycle.Serve(hctx, srv, ln, 5*time.Second) }()
@@ -128,12 +127,12 @@ func (a *Archiver) subscribe(ctx context.Context, client pulsar.Client) ([]subsc
 	var out []subscription
 	for _, ns := range a.namespaces {
 		for _, name := range []string{schemas.TopicEvents, schemas.TopicInvalid, schemas.TopicSessions} {
-			topic := schemas.Topic(ns.Tenant, ns.Namespace, name)
+			topic, tbl := schemas.Topic(ns.Tenant, ns.Namespace, name), tableOf(name)
 			for delay := time.Second; ; delay = min(2*delay, 30*time.Second) {
 				c, err := client.Subscribe(pulsar.ConsumerOptions{
 					Topic: topic, SubscriptionName: schemas.SubscriptionArchiver, Type: pulsar.Failover,
 					SubscriptionInitialPosition: pulsar.SubscriptionPositionEarliest,
-					ReceiverQueueSize:           2000,
+					ReceiverQueueSize:           tbl.prefetch,
 					// A file may end inside a batch: with batch-index acknowledgement (also on
 					// in the broker) a replay starts right after the file's last message, not
 					// at the start of its batch.
@@ -144,7 +143,7 @@ func (a *Archiver) subscribe(ctx context.Context, client pulsar.Client) ([]subsc
 					AckWithResponse: true,
 				})
 				if err == nil {
-					out = append(out, subscription{consumer: c, tenant: ns.Tenant, table: tableOf(name)})
+					out = append(out, subscription{consumer: c, tenant: ns.Tenant, table: tbl})
 					break
 				}
 				a.log.Warn("subscribe", "topic", topic, "err", err, "retry_in", delay.String())

@@ -10,9 +10,9 @@ import (
 	"github.com/clicktrail/clicktrail/schemas"
 )
 
-// BenchmarkEventsToParquet measures decoding stored events, mapping them to rows and
-// encoding them into a zstd Parquet file on disk, and reports the file's bytes per
-// event against the JSON the collector stored.
+// BenchmarkEventsToParquet measures decoding stored events, mapping them to rows,
+// checking that their text is UTF-8 and encoding them into a zstd Parquet file on
+// disk, and reports the file's bytes per event against the JSON the collector stored.
 func BenchmarkEventsToParquet(b *testing.B) {
 	const n = 20_000
 	payloads := make([][]byte, n)
@@ -32,7 +32,7 @@ func BenchmarkEventsToParquet(b *testing.B) {
 	b.ResetTimer()
 	var fileBytes int64
 	for b.Loop() {
-		f, err := newFile(dir, eventsTable.schema)
+		f, err := newFile(dir, eventsTable)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -41,6 +41,7 @@ func BenchmarkEventsToParquet(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
+			eventsTable.text.repair(row)
 			if err := f.write(row); err != nil {
 				b.Fatal(err)
 			}

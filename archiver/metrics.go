@@ -13,6 +13,7 @@ type metrics struct {
 	uploadErrors  prometheus.Counter
 	lagSeconds    *prometheus.GaugeVec
 	dedupIDs      *prometheus.GaugeVec
+	utf8Repaired  *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -47,7 +48,10 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		dedupIDs: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "clicktrail_archiver_dedup_ids", Help: "MessageIds remembered for de-duplication, by topic partition, when its last file was stored.",
 		}, []string{"topic"}),
+		utf8Repaired: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "clicktrail_archiver_utf8_repaired_total", Help: "String values whose invalid UTF-8 bytes were replaced by U+FFFD before writing, by table and column.",
+		}, []string{"table", "column"}),
 	}
-	reg.MustRegister(m.rows, m.duplicates, m.redelivered, m.undecodable, m.files, m.bytes, m.uploadSeconds, m.uploadErrors, m.lagSeconds, m.dedupIDs)
+	reg.MustRegister(m.rows, m.duplicates, m.redelivered, m.undecodable, m.files, m.bytes, m.uploadSeconds, m.uploadErrors, m.lagSeconds, m.dedupIDs, m.utf8Repaired)
 	return m
 }

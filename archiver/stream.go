@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"time"
 
 	"github.com/apache/pulsar-client-go/pulsar"
@@ -43,6 +44,17 @@ type stream struct {
 
 func (s *stream) open() bool { return s.last != nil }
 
+// size is the estimated size of s's open files, the row groups held in memory included.
+func (s *stream) size() int64 {
+	var n int64
+	for _, f := range []*file{s.main, s.bad} {
+		if f != nil {
+			n += f.size()
+		}
+	}
+	return n
+}
+
 // roller decides when files close and stores them. Its clock is injected.
 type roller struct {
 	cfg     *Config
@@ -54,7 +66,8 @@ type roller struct {
 }
 
 // add puts msg into s's file, closing and storing the file first when msg belongs to
-// another hour, and afterwards when the file reached the roll size.
+// another hour, and afterwards when the file reached the roll size (counting the row
+// group still in memory, so a file of large rows rolls on time).
 func (r *roller) add(ctx context.Context, s *stream, ack Acker, msg pulsar.Message) error {
 	if s.stored != nil && !after(msg.ID(), s.stored) {
 		r.metrics.redelivered.WithLabelValues(s.table.name).Inc()
@@ -80,7 +93,7 @@ func (r *roller) add(ctx context.Context, s *stream, ack Acker, msg pulsar.Messa
 	switch {
 	case derr != nil:
 		if s.bad == nil {
-			f, err := newFile(r.cfg.TmpDir, invalidTable.schema)
+			f, err := newFile(r.cfg.TmpDir, invalidTable)
 			if err != nil {
 				return err
 			}
@@ -88,6 +101,7 @@ func (r *roller) add(ctx context.Context, s *stream, ack Acker, msg pulsar.Messa
 		}
 		payload := msg.Payload()
 		row := schemas.InvalidRow{ReceivedAt: msg.PublishTime().UTC(), Tenant: s.tenant, Reason: derr.Error(), Raw: string(payload), MessageID: msg.Properties()["message_id"], UserKey: msg.Key()}
+		r.repairUTF8(invalidTable, &row)
 		if err := s.bad.write(&row); err != nil {
 			return err
 		}
@@ -96,21 +110,29 @@ func (r *roller) add(ctx context.Context, s *stream, ack Acker, msg pulsar.Messa
 		r.metrics.duplicates.WithLabelValues(s.table.name).Inc()
 	default:
 		if s.main == nil {
-			f, err := newFile(r.cfg.TmpDir, s.table.schema)
+			f, err := newFile(r.cfg.TmpDir, s.table)
 			if err != nil {
 				return err
 			}
 			s.main = f
 		}
+		r.repairUTF8(s.table, row)
 		if err := s.main.write(row); err != nil {
 			return err
 		}
 		r.metrics.rows.WithLabelValues(s.table.name).Inc()
 	}
-	if s.main != nil && s.main.size() >= r.cfg.RollSize {
+	if s.size() >= r.cfg.RollSize {
 		return r.roll(ctx, s, ack)
 	}
 	return nil
+}
+
+// repairUTF8 makes every string of row valid UTF-8 and counts the columns repaired.
+func (r *roller) repairUTF8(t *table, row any) {
+	for _, column := range t.text.repair(row) {
+		r.metrics.utf8Repaired.WithLabelValues(t.name, column).Inc()
+	}
 }
 
 // duplicate reports whether s delivered id within the window around at, and remembers it.
@@ -200,7 +222,10 @@ func (r *roller) roll(ctx context.Context, s *stream, ack Acker) error {
 
 // upload stores f as key, retrying with backoff while the object store fails.
 func (r *roller) upload(ctx context.Context, key string, f *file) error {
-	size := f.size()
+	var size int64
+	if st, err := os.Stat(f.path()); err == nil {
+		size = st.Size()
+	}
 	for delay := 500 * time.Millisecond; ; delay = min(2*delay, 30*time.Second) {
 		start := time.Now()
 		err := r.store.PutFile(ctx, key, f.path())

@@ -1,8 +1,12 @@
 package archiver
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"math/rand/v2"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -16,16 +20,22 @@ import (
 // fakeMessage is the part of a pulsar.Message the archiver reads.
 type fakeMessage struct {
 	pulsar.Message
-	id      pulsar.MessageID
-	payload []byte
-	topic   string
+	id        pulsar.MessageID
+	payload   []byte
+	topic     string
+	published time.Time // zero: 2026-11-25 09:00 UTC
 }
 
-func (m *fakeMessage) ID() pulsar.MessageID          { return m.id }
-func (m *fakeMessage) Payload() []byte               { return m.payload }
-func (m *fakeMessage) Topic() string                 { return m.topic }
-func (m *fakeMessage) Key() string                   { return "" }
-func (m *fakeMessage) PublishTime() time.Time        { return time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC) }
+func (m *fakeMessage) ID() pulsar.MessageID { return m.id }
+func (m *fakeMessage) Payload() []byte      { return m.payload }
+func (m *fakeMessage) Topic() string        { return m.topic }
+func (m *fakeMessage) Key() string          { return "" }
+func (m *fakeMessage) PublishTime() time.Time {
+	if m.published.IsZero() {
+		return time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)
+	}
+	return m.published
+}
 func (m *fakeMessage) Properties() map[string]string { return nil }
 func (m *fakeMessage) String() string                { return m.id.String() }
 
@@ -105,20 +115,24 @@ func TestRollerClosesFilesOnAgeHourAndSize(t *testing.T) {
 		}
 	})
 
-	t.Run("a file past the roll size is stored", func(t *testing.T) {
+	t.Run("a file whose rows in memory reach the roll size is stored before any row group is on disk", func(t *testing.T) {
 		now := base
-		r, uploads := newTestRoller(t, &now, 1024)
+		r, uploads := newTestRoller(t, &now, 1<<20)
 		s, ack := &stream{topic: topic, tenant: "acme", table: eventsTable}, &ackRecorder{}
-		for i := range rowsPerGroup + 1 { // the first row group reaches the disk
-			if err := r.add(context.Background(), s, ack, msg(int64(i), "id-"+time.Duration(i).String(), base)); err != nil {
+		rng := rand.New(rand.NewPCG(3, 4))
+		rows := 0
+		for i := range 200 { // 6 MB of 30 KB events
+			m := &fakeMessage{id: pulsar.NewMessageID(7, int64(i), 0, 2), payload: bigEvent(rng, i, 30<<10), topic: topic}
+			if err := r.add(context.Background(), s, ack, m); err != nil {
 				t.Fatal(err)
 			}
+			rows++
 			if len(*uploads) > 0 {
 				break
 			}
 		}
-		if len(*uploads) != 1 {
-			t.Fatalf("no file stored after a full row group of %d rows", rowsPerGroup)
+		if len(*uploads) != 1 || rows > 50 {
+			t.Fatalf("%d files stored after %d rows of 30 KB, want one file of at most 50 rows (1 MiB)", len(*uploads), rows)
 		}
 	})
 
@@ -208,5 +222,46 @@ func TestObjectKeys(t *testing.T) {
 				t.Errorf("got %s, want %s", got, tc.want)
 			}
 		})
+	}
+}
+
+// A message that is not a stored event, however large, goes to the invalid table with
+// its reason; the messages after it are archived and everything is acknowledged.
+func TestUndecodableAndHugeMessagesGoToTheInvalidTableWithoutBlockingThePartition(t *testing.T) {
+	topic := "persistent://acme/web/events-partition-0"
+	at := time.Date(2026, 11, 25, 9, 15, 0, 0, time.UTC)
+	payloads := [][]byte{
+		eventAt(t, "before", at),
+		[]byte("not json at all"),
+		bytes.Repeat([]byte{0xff, 'x', '{'}, 4<<20/3), // 4 MiB of binary
+		append([]byte(`{"type":"page","messageId":"cut","properties":{"s":"`), bytes.Repeat([]byte("y"), 4<<20)...), // truncated
+		[]byte(`[` + strings.Repeat(`{"a":1},`, 100_000) + `{}]`),                                                   // valid JSON, not an event
+		eventAt(t, "after", at),
+	}
+	r, dir, _ := lakeRoller(t)
+	s, ack := &stream{topic: topic, tenant: "acme", table: eventsTable}, &ackRecorder{}
+	for i, p := range payloads {
+		if err := r.add(context.Background(), s, ack, &fakeMessage{id: pulsar.NewMessageID(9, int64(i), 0, 0), payload: p, topic: topic}); err != nil {
+			t.Fatalf("message %d: %v", i, err)
+		}
+	}
+	if err := r.roll(context.Background(), s, ack); err != nil {
+		t.Fatal(err)
+	}
+	events := readParquetDir[schemas.EventRow](t, filepath.Join(dir, "events"))
+	if len(events) != 2 || events[0].MessageID != "before" || events[1].MessageID != "after" {
+		t.Fatalf("events %d rows, want the two good ones", len(events))
+	}
+	invalid := readParquetDir[schemas.InvalidRow](t, filepath.Join(dir, "invalid"))
+	if len(invalid) != 4 {
+		t.Fatalf("invalid table %d rows, want 4", len(invalid))
+	}
+	for i, row := range invalid {
+		if !strings.HasPrefix(row.Reason, "undecodable event") || len(row.Raw) < len("not json at all") {
+			t.Errorf("invalid row %d: reason %q, raw %d bytes", i, row.Reason, len(row.Raw))
+		}
+	}
+	if len(ack.acked) != 1 || ack.acked[0].EntryID() != int64(len(payloads)-1) {
+		t.Fatalf("acknowledged %v, want once up to the last message", ack.acked)
 	}
 }

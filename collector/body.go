@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -22,52 +23,68 @@ var (
 	errUnsupported   = errors.New("unsupported content encoding")
 	errNotJSON       = errors.New("unsupported content type")
 	errTooManyEvents = errors.New("too many events in one batch")
+	errReadTimeout   = errors.New("request body not received in time")
 )
 
-// readBody reads the request body into buf, decompressing gzip, and stops at max bytes
-// both before and after decompression, so a compressed bomb is cut off after max bytes
-// of output, never inflated whole. The returned bytes are buf's: they are only good
-// until buf is reused.
-func readBody(r *http.Request, max int64, buf *bytes.Buffer) ([]byte, error) {
-	ct := r.Header.Get("Content-Type")
-	if ct != "" {
+// checkBodyHeaders checks the request's Content-Type and Content-Encoding before any of
+// its body is read, and reports whether the body is gzip.
+func checkBodyHeaders(r *http.Request) (gzipped bool, err error) {
+	if ct := r.Header.Get("Content-Type"); ct != "" {
 		mt, _, _ := strings.Cut(ct, ";")
 		switch strings.TrimSpace(strings.ToLower(mt)) {
 		case "application/json", "text/plain", "application/x-www-form-urlencoded":
 			// sendBeacon and fetch without a preflight send text/plain.
 		default:
-			return nil, fmt.Errorf("%w %q: send application/json or text/plain", errNotJSON, mt)
+			return false, fmt.Errorf("%w %q: send application/json or text/plain", errNotJSON, mt)
 		}
 	}
-	var body io.Reader = http.MaxBytesReader(nil, r.Body, max)
 	switch enc := strings.ToLower(strings.TrimSpace(r.Header.Get("Content-Encoding"))); enc {
 	case "", "identity":
-		if r.ContentLength > 0 && r.ContentLength <= max {
-			// One read into room for the whole body (and the EOF after it).
-			buf.Grow(int(r.ContentLength) + bytes.MinRead)
-		}
+		return false, nil
 	case "gzip":
-		zr, err := gzip.NewReader(body)
-		if err != nil {
-			return nil, fmt.Errorf("malformed gzip body: %w", err)
-		}
-		defer zr.Close()
-		body = zr
+		return true, nil
 	default:
-		return nil, fmt.Errorf("%w %q: send gzip or no encoding", errUnsupported, enc)
+		return false, fmt.Errorf("%w %q: send gzip or no encoding", errUnsupported, enc)
 	}
+}
+
+// readBody reads the request body as sent into buf and stops past max bytes. buf grows
+// with the bytes that arrive (doubling from 512 bytes), never from the declared
+// Content-Length: a client that announces 500 KB and sends 10 bytes costs 10 bytes, and
+// a slow one costs what it has sent so far. A read that outlives the server's
+// ReadTimeout fails with errReadTimeout. The returned bytes are buf's: they are only
+// good until buf is reused.
+func readBody(body io.Reader, max int64, buf *bytes.Buffer) ([]byte, error) {
 	_, err := buf.ReadFrom(io.LimitReader(body, max+1))
-	b := buf.Bytes()
-	var mbe *http.MaxBytesError
+	var ne net.Error
 	switch {
-	case errors.As(err, &mbe):
-		return nil, fmt.Errorf("%w: more than %d bytes sent", errTooLarge, max)
+	case errors.As(err, &ne) && ne.Timeout():
+		return nil, fmt.Errorf("%w: %w", errReadTimeout, err)
 	case err != nil:
 		return nil, fmt.Errorf("read body: %w", err)
-	case int64(len(b)) > max:
+	case int64(buf.Len()) > max:
+		return nil, fmt.Errorf("%w: more than %d bytes sent", errTooLarge, max)
+	}
+	return buf.Bytes(), nil
+}
+
+// gunzip decompresses the gzip body b into buf and stops at max bytes of output, so a
+// compressed bomb is cut off after max bytes, never inflated whole. It runs once the
+// whole body has arrived, so a slow client holds no decompressor.
+func gunzip(b []byte, max int64, buf *bytes.Buffer) ([]byte, error) {
+	zr, err := gzip.NewReader(bytes.NewReader(b))
+	if err != nil {
+		return nil, fmt.Errorf("malformed gzip body: %w", err)
+	}
+	defer zr.Close()
+	_, err = buf.ReadFrom(io.LimitReader(zr, max+1))
+	switch {
+	case err != nil:
+		return nil, fmt.Errorf("malformed gzip body: %w", err)
+	case int64(buf.Len()) > max:
 		return nil, fmt.Errorf("%w: more than %d bytes after decompression", errTooLarge, max)
 	}
-	return b, nil
+	return buf.Bytes(), nil
 }
 
 // bodyPool holds request body buffers. Only buffers of ordinary batches are kept, so
@@ -142,11 +159,7 @@ func decodeEvents(req *batchRequest) bool {
 		if !json.Valid(raw) || schemas.CheckDepth(raw, schemas.MaxDepth) != nil {
 			return false
 		}
-		var ve *schemas.ValidationError
-		if !errors.As(err, &ve) {
-			ve = &schemas.ValidationError{Reason: err.Error()}
-		}
-		req.events[i] = decoded{event: e, err: ve}
+		req.events[i] = decoded{event: e, err: asValidationError(err)}
 	}
 	return true
 }

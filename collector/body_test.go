@@ -7,8 +7,10 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/clicktrail/clicktrail/schemas"
 )
@@ -24,7 +26,8 @@ func ginContext(remote, xff string) *gin.Context {
 }
 
 // FuzzParseBatch feeds request bodies to the decoder and every event to the schema:
-// neither may panic, and an accepted batch holds between 1 and 2,500 events.
+// neither may panic, an accepted batch holds between 1 and 2,500 events, and once
+// repaired (repairUTF8) every text of it that would be stored is valid UTF-8.
 func FuzzParseBatch(f *testing.F) {
 	b, err := os.ReadFile("../schemas/testdata/vectors.json")
 	if err != nil {
@@ -50,6 +53,8 @@ func FuzzParseBatch(f *testing.F) {
 	for _, body := range fastPathBodies {
 		f.Add([]byte(body))
 	}
+	f.Add([]byte("{\"batch\":[{\"type\":\"track\",\"event\":\"\xff\",\"anonymousId\":\"a\",\"properties\":{\"\xc3\":\"\xed\xa0\x80\"}}]}"))
+	a := &api{metrics: newMetrics(prometheus.NewRegistry())}
 	f.Fuzz(func(t *testing.T, body []byte) {
 		checkSameAsStrict(t, body)
 		req, err := parseBatch(body)
@@ -58,6 +63,21 @@ func FuzzParseBatch(f *testing.F) {
 		}
 		if n := len(req.Batch); n < 1 || n > schemas.MaxBatchEvents {
 			t.Fatalf("accepted a batch of %d events", n)
+		}
+		if !utf8.Valid(body) {
+			a.repairUTF8(req)
+		}
+		for i, d := range req.events {
+			stored := [][]byte{req.Batch[i]}
+			if d.err == nil {
+				e := d.event
+				stored = append(stored, e.Context, e.Properties, e.Traits, e.Integrations, []byte(e.Type+e.Event+e.Name+e.MessageID+e.AnonymousID+e.UserID+e.GroupID+e.PreviousID))
+			}
+			for _, b := range stored {
+				if !utf8.Valid(b) {
+					t.Fatalf("event %d keeps invalid UTF-8 after repair: %q", i, b)
+				}
+			}
 		}
 		for _, raw := range req.Batch {
 			if e, err := schemas.ParseEvent(raw); err == nil {

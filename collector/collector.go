@@ -18,6 +18,7 @@ import (
 	"runtime/debug"
 	"time"
 
+	"github.com/apache/pulsar-client-go/pulsar"
 	"github.com/gin-gonic/gin"
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -34,6 +35,7 @@ type Collector struct {
 	metrics *metrics
 	sources Sources
 	health  lifecycle.Health
+	ready   *readiness
 }
 
 // New checks cfg and loads the sources; nothing connects until Run.
@@ -45,11 +47,14 @@ func New(cfg Config, log *slog.Logger, reg *prometheus.Registry) (*Collector, er
 	if err != nil {
 		return nil, err
 	}
-	return &Collector{cfg: cfg, log: log, reg: reg, metrics: newMetrics(reg), sources: sources}, nil
+	c := &Collector{cfg: cfg, log: log, reg: reg, metrics: newMetrics(reg), sources: sources}
+	c.ready = newReadiness(&c.health, time.Now)
+	return c, nil
 }
 
-// Handler returns the HTTP handler (the API, /healthz, /readyz and /metrics) publishing
-// through pub. Run uses it with the Pulsar publisher; benchmarks and tests with others.
+// Handler returns the HTTP handler (the API, /healthz, /readyz, and /metrics unless
+// MetricsAddr moves it to a listener of its own) publishing through pub. Run uses it
+// with the Pulsar publisher; benchmarks and tests with others.
 func (c *Collector) Handler(pub Publisher) http.Handler {
 	// Gin's mode is a package-level switch of the library; release mode only silences
 	// its debug printing.
@@ -57,17 +62,33 @@ func (c *Collector) Handler(pub Publisher) http.Handler {
 	r := gin.New()
 	r.Use(gin.Recovery())
 	newAPI(&c.cfg, c.sources, pub, c.log, c.metrics, time.Now).routes(r)
-	mux := c.health.Mux(c.reg)
 	r.GET("/healthz", gin.WrapF(c.health.Healthz))
 	r.GET("/readyz", gin.WrapF(c.health.Readyz))
-	r.GET("/metrics", gin.WrapH(mux))
+	if c.cfg.MetricsAddr == "" {
+		r.GET("/metrics", gin.WrapH(c.health.Mux(c.reg)))
+	}
 	return r
+}
+
+// httpServer returns a server of h with the collector's bounds: a header block of at
+// most maxHeaderBytes (net/http answers 431 past it) and the read, write and idle
+// timeouts of the config, so that no client holds a connection longer than they allow.
+func (c *Collector) httpServer(h http.Handler) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		MaxHeaderBytes:    maxHeaderBytes,
+		ReadHeaderTimeout: c.cfg.ReadHeaderTimeout,
+		ReadTimeout:       c.cfg.ReadTimeout,
+		WriteTimeout:      c.cfg.WriteTimeout,
+		IdleTimeout:       c.cfg.IdleTimeout,
+	}
 }
 
 // Run serves until ctx is done, then shuts down in order: readiness off → stop
 // accepting and drain requests in flight → flush the producers (every acknowledgement
-// a client still waits for) → close the Pulsar client. Run is for a process of the
-// collector's own: it first tunes the Go runtime (TuneRuntime).
+// a client still waits for) → stop the metrics listener, if any → close the Pulsar
+// client. Run is for a process of the collector's own: it first tunes the Go runtime
+// (TuneRuntime).
 func (c *Collector) Run(ctx context.Context) error {
 	c.TuneRuntime()
 	ln, err := net.Listen("tcp", c.cfg.Addr)
@@ -99,6 +120,14 @@ func (c *Collector) Serve(ctx context.Context, ln net.Listener) error {
 			return err
 		}
 	}
+	metricsSrv, err := c.serveMetrics()
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	if metricsSrv != nil {
+		defer metricsSrv.Close() // on an early return; after the Shutdown below, a no-op
+	}
 	client, err := pulsarx.NewClient(c.cfg.PulsarURL, c.log)
 	if err != nil {
 		ln.Close()
@@ -106,11 +135,14 @@ func (c *Collector) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	defer client.Close()
 	pub := newPulsarPublisher(client, &c.cfg, c.log, c.metrics)
+	pub.outcome = c.ready.published
 
-	c.health.SetNotReady("connecting to pulsar")
-	go c.connect(ctx, pub)
+	c.ready.connecting(nil)
+	watchCtx, stopWatching := context.WithCancel(ctx)
+	defer stopWatching()
+	go c.connect(watchCtx, pub, client)
 
-	srv := &http.Server{Handler: c.Handler(pub), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second}
+	srv := c.httpServer(c.Handler(pub))
 	c.log.Info("collector listening", "addr", ln.Addr().String(), "sources", len(c.sources))
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
@@ -120,7 +152,7 @@ func (c *Collector) Serve(ctx context.Context, ln net.Listener) error {
 	case <-ctx.Done():
 	}
 
-	c.health.SetNotReady("shutting down")
+	c.ready.stop("shutting down")
 	sctx, cancel := context.WithTimeout(context.Background(), c.cfg.ShutdownGrace)
 	defer cancel()
 	var errs []error
@@ -130,13 +162,40 @@ func (c *Collector) Serve(ctx context.Context, ln net.Listener) error {
 	if err := pub.flushAndClose(sctx); err != nil {
 		errs = append(errs, err)
 	}
+	if metricsSrv != nil {
+		// Last, so that the final state stays visible while draining.
+		if err := metricsSrv.Shutdown(sctx); err != nil {
+			errs = append(errs, fmt.Errorf("stop metrics server: %w", err))
+		}
+	}
 	c.log.Info("collector stopped")
 	return errors.Join(errs...)
 }
 
+// serveMetrics serves /metrics, /healthz and /readyz on MetricsAddr, with the API's
+// bounds, and returns the server; nil when MetricsAddr is not set.
+func (c *Collector) serveMetrics() (*http.Server, error) {
+	if c.cfg.MetricsAddr == "" {
+		return nil, nil
+	}
+	ln, err := net.Listen("tcp", c.cfg.MetricsAddr)
+	if err != nil {
+		return nil, fmt.Errorf("listen for metrics on %s: %w", c.cfg.MetricsAddr, err)
+	}
+	srv := c.httpServer(c.health.Mux(c.reg))
+	c.log.Info("metrics listening", "addr", ln.Addr().String())
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			c.log.Warn("metrics server stopped", "err", err)
+		}
+	}()
+	return srv, nil
+}
+
 // connect creates the producers of every source's topics, retrying until it succeeds
-// or ctx ends, and then marks the collector ready.
-func (c *Collector) connect(ctx context.Context, pub *pulsarPublisher) {
+// or ctx ends, then marks the collector ready and watches the broker (see readiness)
+// until ctx ends.
+func (c *Collector) connect(ctx context.Context, pub *pulsarPublisher, client pulsar.Client) {
 	var topics []string
 	for _, s := range c.sources {
 		topics = append(topics, s.Topic(schemas.TopicEvents), s.Topic(schemas.TopicInvalid))
@@ -144,16 +203,23 @@ func (c *Collector) connect(ctx context.Context, pub *pulsarPublisher) {
 	for delay := time.Second; ; delay = min(2*delay, 30*time.Second) {
 		err := pub.connect(topics)
 		if err == nil {
-			c.health.SetReady()
-			c.log.Info("producers connected", "topics", len(topics))
-			return
+			break
 		}
 		c.log.Warn("connect producers", "err", err, "retry_in", delay.String())
-		c.health.SetNotReady("pulsar: " + err.Error())
+		c.ready.connecting(err)
 		select {
 		case <-ctx.Done():
 			return
 		case <-time.After(delay):
 		}
 	}
+	c.log.Info("producers connected", "topics", len(topics))
+	c.ready.connectedNow()
+	probe := func() error {
+		if _, err := client.TopicPartitions(topics[0]); err != nil {
+			return fmt.Errorf("look up %s: %w", topics[0], err)
+		}
+		return nil
+	}
+	c.ready.watch(ctx, probeInterval, probeTimeout, probe)
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"net"
 	"net/netip"
 	"os"
 	"time"
@@ -25,9 +26,10 @@ type Config struct {
 	// MaxBody bounds a request body, before and after decompression [500 KB].
 	MaxBody int64
 	// MaxInFlight bounds requests being handled at once; past it: 503 at once [256].
-	// Most of them wait for Pulsar's acknowledgement, which costs little; a broker
-	// pause of a quarter second at 1,000 requests/s fits. Only two per CPU decode and
-	// encode at a time (see api.handle).
+	// A request counts once its body has arrived (clients still sending do not), and
+	// most wait for Pulsar's acknowledgement, which costs little; a broker pause of a
+	// quarter second at 1,000 requests/s fits. Only two per CPU decode and encode at a
+	// time (see api.handle).
 	MaxInFlight int
 	// PublishTimeout is how long a request waits for Pulsar to acknowledge its events
 	// before answering 503 [10s].
@@ -57,6 +59,24 @@ type Config struct {
 	InstanceID string
 	// ShutdownGrace bounds the drain of requests and producers at shutdown [20s].
 	ShutdownGrace time.Duration
+	// ReadHeaderTimeout bounds the reading of a request's headers [5s].
+	ReadHeaderTimeout time.Duration
+	// ReadTimeout bounds the reading of a whole request, headers and body: a client
+	// still sending its body then is answered 408 and disconnected. A request takes an
+	// in-flight slot only once its body is in, so slow clients cost connections and
+	// the bytes they sent, never slots [10s].
+	ReadTimeout time.Duration
+	// WriteTimeout bounds a request from the end of its headers to the end of the
+	// answer, so the body, the wait for Pulsar and the answer: longer than ReadTimeout
+	// plus PublishTimeout [30s].
+	WriteTimeout time.Duration
+	// IdleTimeout closes a keep-alive connection that waits this long for its next
+	// request [60s].
+	IdleTimeout time.Duration
+	// MetricsAddr serves /metrics (with /healthz and /readyz) on a listener of its
+	// own, so that metrics (tenant names, broker errors) need not face the internet;
+	// the API's address then answers 404 for /metrics [off: /metrics on Addr].
+	MetricsAddr string
 	// GCPercent is the Go garbage collector's target (debug.SetGCPercent, as GOGC) when
 	// the collector runs as its own process (Run): collecting when the heap has grown
 	// by 400% instead of 100% takes a sixth less CPU a request, and MemoryLimitMB keeps
@@ -93,6 +113,11 @@ func DefaultConfig() Config {
 		MemoryLimitMB:  150,
 		LogLevel:       "info",
 		LogFormat:      "json",
+
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       10 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       60 * time.Second,
 	}
 	// The runtime's own variables, when set, are the operator's choice.
 	if os.Getenv("GOGC") != "" {
@@ -119,6 +144,11 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) *flagenv.Set {
 	s.String(&c.Compression, "collector.compression", "CLICKTRAIL_COLLECTOR_COMPRESSION", "compression of the producers' batches: lz4, snappy or none")
 	s.Duration(&c.BatchDelay, "collector.batch-delay", "CLICKTRAIL_COLLECTOR_BATCH_DELAY", "producer batching delay")
 	s.Duration(&c.ShutdownGrace, "collector.shutdown-grace", "CLICKTRAIL_COLLECTOR_SHUTDOWN_GRACE", "time to drain requests and producers at shutdown")
+	s.Duration(&c.ReadHeaderTimeout, "collector.read-header-timeout", "CLICKTRAIL_COLLECTOR_READ_HEADER_TIMEOUT", "time to receive a request's headers")
+	s.Duration(&c.ReadTimeout, "collector.read-timeout", "CLICKTRAIL_COLLECTOR_READ_TIMEOUT", "time to receive a whole request, body included; slower clients get 408")
+	s.Duration(&c.WriteTimeout, "collector.write-timeout", "CLICKTRAIL_COLLECTOR_WRITE_TIMEOUT", "time from a request's headers to the end of its answer; above read timeout + publish timeout")
+	s.Duration(&c.IdleTimeout, "collector.idle-timeout", "CLICKTRAIL_COLLECTOR_IDLE_TIMEOUT", "how long an idle keep-alive connection stays open")
+	s.String(&c.MetricsAddr, "collector.metrics-addr", "CLICKTRAIL_COLLECTOR_METRICS_ADDR", "serve /metrics, /healthz and /readyz on this address instead of the API's (off when empty)")
 	s.Prefixes(&c.TrustedProxies, "collector.trusted-proxies", "CLICKTRAIL_COLLECTOR_TRUSTED_PROXIES", "comma-separated proxy networks whose X-Forwarded-For is trusted")
 	s.Bool(&c.KeepFullIP, "collector.keep-full-ip", "CLICKTRAIL_COLLECTOR_KEEP_FULL_IP", "store client IPs unanonymized")
 	s.Int(&c.GCPercent, "collector.gc-percent", "CLICKTRAIL_COLLECTOR_GC_PERCENT", "garbage collection target percent, as GOGC (0: the runtime's)")
@@ -152,6 +182,25 @@ func (c *Config) Validate() error {
 	}
 	if _, ok := compressionType(c.Compression); !ok {
 		bad("collector.compression", "CLICKTRAIL_COLLECTOR_COMPRESSION", c.Compression, "must be snappy, lz4 or none")
+	}
+	if c.ReadHeaderTimeout <= 0 {
+		bad("collector.read-header-timeout", "CLICKTRAIL_COLLECTOR_READ_HEADER_TIMEOUT", c.ReadHeaderTimeout, "must be positive")
+	}
+	if c.ReadTimeout < c.ReadHeaderTimeout {
+		bad("collector.read-timeout", "CLICKTRAIL_COLLECTOR_READ_TIMEOUT", c.ReadTimeout, "must be at least the read header timeout ("+c.ReadHeaderTimeout.String()+")")
+	}
+	if c.WriteTimeout <= c.ReadTimeout+c.PublishTimeout {
+		bad("collector.write-timeout", "CLICKTRAIL_COLLECTOR_WRITE_TIMEOUT", c.WriteTimeout, "must be longer than the read timeout plus the publish timeout ("+(c.ReadTimeout+c.PublishTimeout).String()+"), or answers are cut off")
+	}
+	if c.IdleTimeout <= 0 {
+		bad("collector.idle-timeout", "CLICKTRAIL_COLLECTOR_IDLE_TIMEOUT", c.IdleTimeout, "must be positive")
+	}
+	if c.MetricsAddr != "" {
+		if _, _, err := net.SplitHostPort(c.MetricsAddr); err != nil {
+			bad("collector.metrics-addr", "CLICKTRAIL_COLLECTOR_METRICS_ADDR", c.MetricsAddr, "must be host:port")
+		} else if c.MetricsAddr == c.Addr {
+			bad("collector.metrics-addr", "CLICKTRAIL_COLLECTOR_METRICS_ADDR", c.MetricsAddr, "must differ from --collector.addr")
+		}
 	}
 	if c.GCPercent < 0 {
 		bad("collector.gc-percent", "CLICKTRAIL_COLLECTOR_GC_PERCENT", c.GCPercent, "must be 0 (the runtime's) or positive")

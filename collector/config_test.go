@@ -12,11 +12,12 @@ func TestFlagsOverrideEnvironmentOverridesDefaults(t *testing.T) {
 	t.Setenv("CLICKTRAIL_COLLECTOR_ADDR", "127.0.0.1:9999")
 	t.Setenv("CLICKTRAIL_COLLECTOR_MAX_IN_FLIGHT", "64")
 	t.Setenv("CLICKTRAIL_COLLECTOR_TRUSTED_PROXIES", "10.0.0.0/8, 192.168.1.0/24")
+	t.Setenv("CLICKTRAIL_COLLECTOR_METRICS_ADDR", "127.0.0.1:9464")
 	cfg := DefaultConfig()
 	fs := flag.NewFlagSet("collector", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	env := cfg.RegisterFlags(fs)
-	if err := fs.Parse([]string{"--collector.max-in-flight", "8", "--collector.publish-timeout", "2s"}); err != nil {
+	if err := fs.Parse([]string{"--collector.max-in-flight", "8", "--collector.publish-timeout", "2s", "--collector.read-timeout", "7s"}); err != nil {
 		t.Fatal(err)
 	}
 	if err := env.Err(); err != nil {
@@ -27,6 +28,10 @@ func TestFlagsOverrideEnvironmentOverridesDefaults(t *testing.T) {
 	}
 	if cfg.BatchDelay != time.Millisecond || cfg.MaxBody != 500*1024 {
 		t.Errorf("defaults lost: batch delay %s, max body %d", cfg.BatchDelay, cfg.MaxBody)
+	}
+	if cfg.MetricsAddr != "127.0.0.1:9464" || cfg.ReadTimeout != 7*time.Second || cfg.ReadHeaderTimeout != 5*time.Second ||
+		cfg.IdleTimeout != 60*time.Second || cfg.WriteTimeout != 30*time.Second {
+		t.Errorf("server settings: metrics %q, read %s, header %s, idle %s, write %s", cfg.MetricsAddr, cfg.ReadTimeout, cfg.ReadHeaderTimeout, cfg.IdleTimeout, cfg.WriteTimeout)
 	}
 }
 
@@ -61,6 +66,13 @@ func TestValidateNamesTheBadSetting(t *testing.T) {
 		{"pprof on loopback is accepted", func(c *Config) { c.PprofAddr = "127.0.0.1:6061" }, ""},
 		{"pprof on every interface is refused", func(c *Config) { c.PprofAddr = ":6061" }, "--collector.pprof-addr"},
 		{"pprof on a public address is refused", func(c *Config) { c.PprofAddr = "203.0.113.1:6061" }, "--collector.pprof-addr"},
+		{"no header timeout is refused", func(c *Config) { c.ReadHeaderTimeout = 0 }, "--collector.read-header-timeout"},
+		{"a read timeout shorter than the header timeout is refused", func(c *Config) { c.ReadTimeout = time.Second }, "--collector.read-timeout (CLICKTRAIL_COLLECTOR_READ_TIMEOUT=1s)"},
+		{"a write timeout that would cut answers off is refused", func(c *Config) { c.WriteTimeout = 15 * time.Second }, "--collector.write-timeout"},
+		{"no idle timeout is refused", func(c *Config) { c.IdleTimeout = 0 }, "--collector.idle-timeout"},
+		{"a metrics address of its own is accepted", func(c *Config) { c.MetricsAddr = "0.0.0.0:9464" }, ""},
+		{"a metrics address without a port is refused", func(c *Config) { c.MetricsAddr = "127.0.0.1" }, "--collector.metrics-addr"},
+		{"a metrics address equal to the API's is refused", func(c *Config) { c.MetricsAddr = c.Addr }, "--collector.metrics-addr"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -53,7 +53,7 @@ func TestAppendEventEncodesAsEncodingJSON(t *testing.T) {
 		// The same event enriched, as the collector stores it.
 		e2, _ := schemas.ParseEvent(raw)
 		en.enrich(e2, &requestInfo{receivedAt: received, clientIP: netip.MustParseAddr("203.0.113.9"),
-			userAgent: "Mozilla/5.0 (compatible; Googlebot/2.1)", source: &Source{ID: "shop", Tenant: "acme"}})
+			headers: requestHeaders{userAgent: "Mozilla/5.0 (compatible; Googlebot/2.1)"}, source: &Source{ID: "shop", Tenant: "acme"}})
 		events = append(events, e2)
 	}
 	for _, s := range awkward {

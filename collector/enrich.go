@@ -17,12 +17,15 @@ import (
 type requestInfo struct {
 	receivedAt time.Time
 	clientIP   netip.Addr
-	userAgent  string
+	headers    requestHeaders
 	source     *Source
 	sentAt     *schemas.Time // the batch's sentAt, for events without their own
 
 	ipText string // clientIP as stored, once computed
 	ipDone bool
+
+	agent     agent // headers.userAgent parsed, once computed
+	agentDone bool
 }
 
 // ip returns the client address as stored: anonymized unless keepFullIP, "" when
@@ -40,6 +43,16 @@ func (r *requestInfo) ip(keepFullIP bool) string {
 	return r.ipText
 }
 
+// headerAgent returns the User-Agent header (already capped) parsed, once per request
+// whatever the number of events.
+func (r *requestInfo) headerAgent(agents *userAgents) agent {
+	if !r.agentDone {
+		r.agentDone = true
+		r.agent = agents.parse(r.headers.userAgent)
+	}
+	return r.agent
+}
+
 // enricher sets the collector-owned fields of events; one serves every request.
 type enricher struct {
 	keepFullIP bool
@@ -54,16 +67,35 @@ func newEnricher(keepFullIP bool) *enricher {
 // client's kept as originalTimestamp), a generated messageId when there is none, the
 // client IP (anonymized unless keepFullIP), the parsed user agent and bot flag, the
 // campaign from the page URL when the context has none, and tenant and source.
-func (en *enricher) enrich(e *schemas.Event, r *requestInfo) {
-	e.ReceivedAt = schemas.NewTime(r.receivedAt)
-	if e.OriginalTimestamp == nil {
-		e.OriginalTimestamp = e.Timestamp
+//
+// It rejects the event, with a *schemas.ValidationError naming the field and leaving e
+// as it was, when a timestamp to be stored (the client's original: originalTimestamp,
+// or timestamp when there is none; sentAt; the corrected timestamp) lies outside the
+// years 0001 to 9999 in UTC: readers downstream refuse such a year, so the event goes
+// to events-invalid instead of being acknowledged and lost later.
+func (en *enricher) enrich(e *schemas.Event, r *requestInfo) error {
+	original, originalField := e.OriginalTimestamp, "originalTimestamp"
+	if original == nil {
+		original, originalField = e.Timestamp, "timestamp"
+	}
+	if err := schemas.CheckYearRange(originalField, original); err != nil {
+		return err
+	}
+	if err := schemas.CheckYearRange("sentAt", e.SentAt); err != nil {
+		return err
 	}
 	sentAt := e.SentAt
 	if sentAt == nil {
 		sentAt = r.sentAt
 	}
-	e.Timestamp = schemas.NewTime(schemas.CorrectTimestamp(e.OriginalTimestamp, sentAt, r.receivedAt))
+	ts := schemas.CorrectTimestamp(original, sentAt, r.receivedAt)
+	if !schemas.InYearRange(ts) {
+		return &schemas.ValidationError{Field: "timestamp", Reason: "corrected for the client's clock (receivedAt − (sentAt − originalTimestamp)) falls outside the years 0001 to 9999"}
+	}
+
+	e.ReceivedAt = schemas.NewTime(r.receivedAt)
+	e.OriginalTimestamp = original
+	e.Timestamp = schemas.NewTime(ts)
 	e.MessageIDGenerated = false
 	if e.MessageID == "" {
 		e.MessageID = uuid.NewString()
@@ -71,13 +103,8 @@ func (en *enricher) enrich(e *schemas.Event, r *requestInfo) {
 	}
 	e.Tenant, e.Source = r.source.Tenant, r.source.ID
 
-	ua := e.Ctx.UserAgent
-	if ua == "" {
-		ua = r.userAgent
-	}
 	x := &schemas.Enrichment{IP: r.ip(en.keepFullIP)}
-	if ua != "" {
-		p := en.agents.parse(ua)
+	if p, ok := en.agent(e, r); ok {
 		x.Browser, x.BrowserVersion = p.Browser, p.BrowserVersion
 		x.OS, x.OSVersion = p.OS, p.OSVersion
 		x.DeviceType, x.IsBot = p.DeviceType, p.IsBot
@@ -90,6 +117,21 @@ func (en *enricher) enrich(e *schemas.Event, r *requestInfo) {
 			e.Context = withCampaign(e.Context, c)
 		}
 	}
+	return nil
+}
+
+// agent returns the event's context.userAgent parsed (its first maxUserAgentBytes, so
+// that every parse is bounded and cached), or else the request's User-Agent header,
+// parsed once per request; false when there is neither.
+func (en *enricher) agent(e *schemas.Event, r *requestInfo) (agent, bool) {
+	if ua := e.Ctx.UserAgent; ua != "" {
+		ua, _ = schemas.TruncateUTF8(ua, maxUserAgentBytes)
+		return en.agents.parse(ua), true
+	}
+	if r.headers.userAgent != "" {
+		return r.headerAgent(en.agents), true
+	}
+	return agent{}, false
 }
 
 // anonymizeIP zeroes the last octet of an IPv4 address and the last 80 bits of an IPv6

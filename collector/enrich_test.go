@@ -2,6 +2,7 @@ package collector
 
 import (
 	"encoding/json"
+	"errors"
 	"net/netip"
 	"strings"
 	"testing"
@@ -66,7 +67,7 @@ func TestEnrichment(t *testing.T) {
 					t.Errorf("enrichment %+v", en)
 				}
 			}},
-		{"a crawler is flagged as a bot", `{"type":"page","anonymousId":"a"}`, requestInfo{userAgent: "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"},
+		{"a crawler is flagged as a bot", `{"type":"page","anonymousId":"a"}`, requestInfo{headers: requestHeaders{userAgent: "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"}},
 			func(t *testing.T, e *schemas.Event) {
 				if !e.Enrichment.IsBot || e.Enrichment.DeviceType != "bot" {
 					t.Errorf("enrichment %+v", e.Enrichment)
@@ -102,7 +103,9 @@ func TestEnrichment(t *testing.T) {
 			}
 			info := tc.info
 			info.receivedAt, info.source = received, src
-			newEnricher(false).enrich(e, &info)
+			if err := newEnricher(false).enrich(e, &info); err != nil {
+				t.Fatal(err)
+			}
 			tc.check(t, e)
 			if _, err := json.Marshal(e); err != nil {
 				t.Fatal(err)
@@ -154,6 +157,66 @@ func TestWithCampaignKeepsEveryOtherKey(t *testing.T) {
 			w, _ := json.Marshal(wantV)
 			if string(g) != string(w) {
 				t.Errorf("got %s, want %s", g, w)
+			}
+		})
+	}
+}
+
+func TestTimestampsOutsideTheYears0001To9999AreRejectedNamingTheField(t *testing.T) {
+	received := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
+	tests := []struct {
+		name      string
+		event     string
+		batchSent string // the batch's sentAt, "" for none
+		wantField string // "" when accepted
+		wantYear  int    // of the stored timestamp, when accepted
+	}{
+		{"a timestamp moved to year 10000 by its offset is rejected",
+			`{"type":"page","anonymousId":"a","timestamp":"9999-12-31T23:30:00-01:00"}`, "", "timestamp", 0},
+		{"a timestamp moved to year 0 by its offset is rejected",
+			`{"type":"page","anonymousId":"a","timestamp":"0001-01-01T00:30:00+01:00"}`, "", "timestamp", 0},
+		{"an originalTimestamp in year 0 is rejected",
+			`{"type":"page","anonymousId":"a","originalTimestamp":"0000-06-01T00:00:00Z"}`, "", "originalTimestamp", 0},
+		{"an event's sentAt in year 10000 is rejected",
+			`{"type":"page","anonymousId":"a","timestamp":"2026-11-25T09:00:00Z","sentAt":"9999-12-31T23:59:00-23:59"}`, "", "sentAt", 0},
+		{"originalTimestamp 0001 sent in 9999 is rejected, not stored as 1734",
+			`{"type":"page","anonymousId":"a","originalTimestamp":"0001-01-01T00:00:00Z","sentAt":"9999-12-31T23:59:59Z"}`, "", "timestamp", 0},
+		{"a batch sentAt 5,000 years ahead of the event moves it before year 0001 and is rejected",
+			`{"type":"page","anonymousId":"a","timestamp":"2026-11-25T09:00:00Z"}`, "7026-11-25T09:00:00Z", "timestamp", 0},
+		{"year 0001 without sentAt is kept as it is",
+			`{"type":"page","anonymousId":"a","timestamp":"0001-01-01T00:00:00Z"}`, "", "", 1},
+		{"year 9999 in UTC is bounded by receivedAt",
+			`{"type":"page","anonymousId":"a","timestamp":"9999-12-31T23:59:59Z"}`, "", "", 2026},
+		{"a skew of 3,000 years within the range is corrected",
+			`{"type":"page","anonymousId":"a","timestamp":"5026-11-25T08:00:00Z","sentAt":"5026-11-25T09:00:00Z"}`, "", "", 2026},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			e, err := schemas.ParseEvent([]byte(tc.event))
+			if err != nil {
+				t.Fatal(err)
+			}
+			info := &requestInfo{receivedAt: received, source: &Source{ID: "s", Tenant: "t"}}
+			if tc.batchSent != "" {
+				ts, _ := schemas.ParseTime(tc.batchSent)
+				info.sentAt = schemas.NewTime(ts)
+			}
+			err = newEnricher(false).enrich(e, info)
+			if tc.wantField != "" {
+				var ve *schemas.ValidationError
+				if !errors.As(err, &ve) || ve.Field != tc.wantField {
+					t.Fatalf("err = %v, want a rejection naming %s", err, tc.wantField)
+				}
+				if e.ReceivedAt != nil {
+					t.Errorf("a rejected event was enriched")
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("rejected: %v", err)
+			}
+			if e.Timestamp.Year() != tc.wantYear || !schemas.InYearRange(e.OriginalTimestamp.Time) {
+				t.Errorf("timestamp %s, original %s", e.Timestamp.Time, e.OriginalTimestamp.Time)
 			}
 		})
 	}

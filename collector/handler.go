@@ -1,6 +1,7 @@
 package collector
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"log/slog"
@@ -11,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
 	"golang.org/x/time/rate"
@@ -53,9 +55,9 @@ func newAPI(cfg *Config, sources Sources, pub Publisher, log *slog.Logger, m *me
 // routes registers the Segment Tracking API endpoints on r.
 func (a *api) routes(r gin.IRouter) {
 	r.OPTIONS("/v1/*path", a.preflight)
-	r.POST("/v1/batch", a.cors, a.limitInFlight, a.handle(""))
+	r.POST("/v1/batch", a.cors, a.refuseWhenFull, a.handle(""))
 	for _, typ := range []string{schemas.TypeTrack, schemas.TypePage, schemas.TypeScreen, schemas.TypeIdentify, schemas.TypeGroup, schemas.TypeAlias} {
-		r.POST("/v1/"+typ, a.cors, a.limitInFlight, a.handle(typ))
+		r.POST("/v1/"+typ, a.cors, a.refuseWhenFull, a.handle(typ))
 	}
 }
 
@@ -82,17 +84,33 @@ func fail(c *gin.Context, status int, msg string, retryAfter int) {
 	c.AbortWithStatusJSON(status, errorBody{Error: msg})
 }
 
-// limitInFlight answers 503 at once when MaxInFlight requests are being handled.
-func (a *api) limitInFlight(c *gin.Context) {
+// refuseWhenFull answers 503 at once, before the body is read, when every in-flight
+// slot is taken: the request could not take one once its body is in. It takes no slot
+// itself; see enterInFlight.
+func (a *api) refuseWhenFull(c *gin.Context) {
+	if len(a.inFlight) == cap(a.inFlight) {
+		fail(c, http.StatusServiceUnavailable, "collector overloaded: too many requests in flight", 1)
+	}
+}
+
+// enterInFlight takes one of the MaxInFlight slots, or reports false at once when none
+// is free. A request takes it only once its body has arrived whole: a client that
+// trickles its body holds a connection, a goroutine and the bytes it sent, never a
+// slot, so thousands of slow clients cannot lock others out (the server's ReadTimeout
+// cuts them off). leaveInFlight gives the slot back.
+func (a *api) enterInFlight() bool {
 	select {
 	case a.inFlight <- struct{}{}:
+		a.metrics.inFlight.Inc()
+		return true
 	default:
-		fail(c, http.StatusServiceUnavailable, "collector overloaded: too many requests in flight", 1)
-		return
+		return false
 	}
-	a.metrics.inFlight.Inc()
-	defer func() { <-a.inFlight; a.metrics.inFlight.Dec() }()
-	c.Next()
+}
+
+func (a *api) leaveInFlight() {
+	<-a.inFlight
+	a.metrics.inFlight.Dec()
 }
 
 func (a *api) preflight(c *gin.Context) {
@@ -139,35 +157,51 @@ func (a *api) handle(typ string) gin.HandlerFunc {
 			a.metrics.requests.WithLabelValues(endpoint, strconv.Itoa(c.Writer.Status())).Inc()
 			a.metrics.requestSeconds.Observe(time.Since(start).Seconds())
 		}()
-		buf := a.bodies.get()
-		bufHeld := true
-		// releaseBody gives the body buffer back. Nothing holds on to the body by
-		// then: events are copied when decoded, invalid ones into their record.
-		releaseBody := func() {
-			if bufHeld {
-				bufHeld = false
-				a.bodies.put(buf)
+		gzipped, err := checkBodyHeaders(c.Request)
+		if err != nil {
+			fail(c, http.StatusUnsupportedMediaType, err.Error(), 0)
+			return
+		}
+		// The body as sent, and decompressed. releaseBodies gives the buffers back.
+		// Nothing holds on to the body by then: events are copied when decoded,
+		// invalid ones into their record.
+		var held [2]*bytes.Buffer
+		releaseBodies := func() {
+			for i, b := range held {
+				if b != nil {
+					a.bodies.put(b)
+					held[i] = nil
+				}
 			}
 		}
-		defer releaseBody()
-		body, err := readBody(c.Request, a.cfg.MaxBody, buf)
+		defer releaseBodies()
+		held[0] = a.bodies.get()
+		a.metrics.reading.Inc()
+		body, err := readBody(c.Request.Body, a.cfg.MaxBody, held[0])
+		a.metrics.reading.Dec()
 		switch {
 		case errors.Is(err, errTooLarge):
 			fail(c, http.StatusRequestEntityTooLarge, err.Error(), 0)
 			return
-		case errors.Is(err, errNotJSON), errors.Is(err, errUnsupported):
-			fail(c, http.StatusUnsupportedMediaType, err.Error(), 0)
+		case errors.Is(err, errReadTimeout):
+			c.Header("Connection", "close")
+			fail(c, http.StatusRequestTimeout, "request body not received within "+a.cfg.ReadTimeout.String(), 0)
 			return
 		case err != nil:
 			fail(c, http.StatusBadRequest, err.Error(), 0)
 			return
 		}
+		if !a.enterInFlight() {
+			fail(c, http.StatusServiceUnavailable, "collector overloaded: too many requests in flight", 1)
+			return
+		}
+		defer a.leaveInFlight()
 		// Decoding, enriching and encoding take CPU and memory; reading the body and
-		// waiting for Pulsar take neither (a slow client must not hold a slot). So of
-		// the requests limitInFlight admits, only two per CPU do the former at once;
-		// the others wait here holding their body alone. Under overload this keeps
-		// the memory of the requests in flight small and flat, and the goroutines that
-		// compete for the CPU few, so the refusals of limitInFlight go out at once.
+		// waiting for Pulsar take neither. So of the requests in flight, only two per
+		// CPU do the former at once; the others wait here holding their body alone.
+		// Under overload this keeps the memory of the requests in flight small and
+		// flat, and the goroutines that compete for the CPU few, so the refusals of
+		// refuseWhenFull go out at once.
 		select {
 		case a.work <- struct{}{}:
 		case <-c.Request.Context().Done():
@@ -183,7 +217,21 @@ func (a *api) handle(typ string) gin.HandlerFunc {
 			}
 		}
 		defer stopWorking()
+		if gzipped {
+			held[1] = a.bodies.get()
+			if body, err = gunzip(body, a.cfg.MaxBody, held[1]); err != nil {
+				status := http.StatusBadRequest
+				if errors.Is(err, errTooLarge) {
+					status = http.StatusRequestEntityTooLarge
+				}
+				fail(c, status, err.Error(), 0)
+				return
+			}
+		}
 		a.metrics.bytesIn.Add(float64(len(body)))
+		// Valid UTF-8 is the rule: one pass over the body says so, and only a body
+		// that is not gets its stored texts repaired (repairUTF8).
+		validUTF8 := utf8.Valid(body)
 		var req *batchRequest
 		if typ == "" {
 			req, err = parseBatch(body)
@@ -217,12 +265,15 @@ func (a *api) handle(typ string) gin.HandlerFunc {
 			}
 		}
 
-		info := &requestInfo{receivedAt: start.UTC(), clientIP: a.clientIP(c), userAgent: c.GetHeader("User-Agent"), source: src, sentAt: req.SentAt}
+		if !validUTF8 {
+			a.repairUTF8(req)
+		}
+		info := &requestInfo{receivedAt: start.UTC(), clientIP: a.clientIP(c), headers: readHeaders(c.Request.Header, a.metrics), source: src, sentAt: req.SentAt}
 		ctx, cancel := context.WithTimeout(c.Request.Context(), a.cfg.PublishTimeout)
 		defer cancel()
-		sent := a.send(ctx, req, info, c.GetHeader("traceparent"), c.GetHeader("X-Request-Id"))
+		sent := a.send(ctx, req, info)
 		stopWorking()
-		releaseBody()
+		releaseBodies()
 		resp, err := sent.wait(ctx)
 		switch {
 		case errors.Is(err, ErrOverloaded):

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -64,6 +65,13 @@ func newBenchCollector(b *testing.B) http.Handler {
 
 func newTestCollector(t testing.TB, pub Publisher, mutate func(*Config)) http.Handler {
 	t.Helper()
+	return newCollectorForTest(t, mutate).Handler(pub)
+}
+
+// newCollectorForTest is a Collector of testSources with a registry of its own
+// (c.reg), the config changed by mutate.
+func newCollectorForTest(t testing.TB, mutate func(*Config)) *Collector {
+	t.Helper()
 	dir := t.TempDir()
 	path := filepath.Join(dir, "sources.yaml")
 	if err := os.WriteFile(path, []byte(testSources), 0o600); err != nil {
@@ -79,7 +87,44 @@ func newTestCollector(t testing.TB, pub Publisher, mutate func(*Config)) http.Ha
 	if err != nil {
 		t.Fatal(err)
 	}
-	return c.Handler(pub)
+	return c
+}
+
+// serveForTest serves c's API, publishing through pub, on a real listener with the
+// server c.httpServer makes (header limit and timeouts), and returns its base URL.
+func serveForTest(t testing.TB, c *Collector, pub Publisher) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := c.httpServer(c.Handler(pub))
+	go func() { _ = srv.Serve(ln) }()
+	t.Cleanup(func() { _ = srv.Close() })
+	return "http://" + ln.Addr().String()
+}
+
+// counterValue is the value of the counter name with the given label value (any
+// label), 0 when it was never counted.
+func counterValue(t testing.TB, c *Collector, name, label string) float64 {
+	t.Helper()
+	families, err := c.reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range families {
+		if f.GetName() != name {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetValue() == label {
+					return m.GetCounter().GetValue()
+				}
+			}
+		}
+	}
+	return 0
 }
 
 func gz(t *testing.T, b []byte) []byte {
@@ -290,5 +335,40 @@ func TestHealthAndMetricsEndpoints(t *testing.T) {
 			body, _ := io.ReadAll(rec.Body)
 			t.Errorf("%s: %d %s, want %d", path, rec.Code, body, want)
 		}
+	}
+}
+
+// TestAnEventOutsideTheYearRangeIsRejectedAndFiledAsInvalid: the answer names the
+// event and the field, and the event goes to events-invalid with that reason instead
+// of being acknowledged as valid and refused downstream.
+func TestAnEventOutsideTheYearRangeIsRejectedAndFiledAsInvalid(t *testing.T) {
+	pub := &fakePublisher{}
+	h := newTestCollector(t, pub, nil)
+	body := `{"batch":[` + goodEvent + `,{"type":"page","anonymousId":"a","timestamp":"9999-12-31T23:30:00-01:00"},` +
+		`{"type":"page","anonymousId":"a","originalTimestamp":"0001-01-01T00:00:00Z","sentAt":"9999-12-31T23:59:59Z"}]}`
+	req := httptest.NewRequest(http.MethodPost, "/v1/batch", strings.NewReader(body))
+	req.Header.Set("X-Write-Key", "wk-api")
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	var resp response
+	if err := json.Unmarshal(rec.Body.Bytes(), &resp); rec.Code != 200 || err != nil {
+		t.Fatalf("got %d %s", rec.Code, rec.Body)
+	}
+	if resp.Accepted != 1 || len(resp.Rejected) != 2 || resp.Rejected[0].Index != 1 || !strings.HasPrefix(resp.Rejected[0].Reason, "timestamp: ") ||
+		resp.Rejected[1].Index != 2 || !strings.HasPrefix(resp.Rejected[1].Reason, "timestamp: ") {
+		t.Fatalf("answer %s", rec.Body)
+	}
+	inv := pub.sent["persistent://acme/api/events-invalid"]
+	if len(inv) != 2 {
+		t.Fatalf("%d invalid records, want 2", len(inv))
+	}
+	for _, m := range inv {
+		var r schemas.InvalidEvent
+		if err := json.Unmarshal(m.Payload, &r); err != nil || r.Field != "timestamp" || r.Reason == "" || m.Key != "a" {
+			t.Errorf("invalid record %s (key %q): %v", m.Payload, m.Key, err)
+		}
+	}
+	if n := pub.count("persistent://acme/api/events"); n != 1 {
+		t.Errorf("%d events stored as valid, want 1", n)
 	}
 }

@@ -1,6 +1,7 @@
 package collector_test
 
 import (
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -11,8 +12,9 @@ import (
 )
 
 // TestWhileTheBrokerIsDownRequestsGet503AndTheCollectorRecoversByItself stops a
-// private broker under a running collector: requests are answered 503 with
-// Retry-After (never 200), and once the broker is back they succeed again without
+// private broker under a running collector: /readyz turns 503 within seconds, without
+// any request to notice it, requests are answered 503 with Retry-After (never 200),
+// and once the broker is back /readyz is 200 and requests succeed again without
 // restarting the collector.
 func TestWhileTheBrokerIsDownRequestsGet503AndTheCollectorRecoversByItself(t *testing.T) {
 	ns := provision.Namespace{Tenant: "outage", Namespace: "web"}
@@ -27,9 +29,16 @@ func TestWhileTheBrokerIsDownRequestsGet503AndTheCollectorRecoversByItself(t *te
 		t.Fatalf("before the outage: %d %s", code, body)
 	}
 
+	if code := readyz(t, base); code != 200 {
+		t.Fatalf("readyz before the outage: %d", code)
+	}
+
 	if err := broker.Stop(); err != nil {
 		t.Fatal(err)
 	}
+	stopped := time.Now()
+	waitFor(t, 20*time.Second, "readyz 503 with the broker down", func() bool { return readyz(t, base) == 503 })
+	t.Logf("not ready %s after the broker stopped", time.Since(stopped).Round(100*time.Millisecond))
 	for i := range 3 {
 		code, body := send()
 		if code != 503 || !strings.Contains(body, "unavailable") {
@@ -37,11 +46,27 @@ func TestWhileTheBrokerIsDownRequestsGet503AndTheCollectorRecoversByItself(t *te
 		}
 	}
 
+	if code := readyz(t, base); code != 503 {
+		t.Errorf("readyz during the outage: %d, want 503", code)
+	}
+
 	if err := broker.Start(); err != nil {
 		t.Fatal(err)
 	}
+	waitFor(t, 90*time.Second, "readyz 200 after the broker came back", func() bool { return readyz(t, base) == 200 })
 	waitFor(t, 90*time.Second, "a 200 after the broker came back", func() bool {
 		code, _ := send()
 		return code == 200
 	})
+}
+
+// readyz returns the status of base's /readyz, 0 when it does not answer.
+func readyz(t *testing.T, base string) int {
+	t.Helper()
+	resp, err := http.Get(base + "/readyz")
+	if err != nil {
+		return 0
+	}
+	resp.Body.Close()
+	return resp.StatusCode
 }

@@ -59,6 +59,8 @@ type pulsarPublisher struct {
 	compression pulsar.CompressionType
 	log         *slog.Logger
 	metrics     *metrics
+	// outcome, when set, learns the outcome of every publish (see readiness).
+	outcome func(error)
 
 	mu        sync.Mutex
 	producers map[string]pulsar.Producer
@@ -102,6 +104,9 @@ func (p *pulsarPublisher) producer(topic string) (pulsar.Producer, error) {
 func (p *pulsarPublisher) PublishAsync(ctx context.Context, topic string, msg *Message, done func(error)) {
 	pr, err := p.producer(topic)
 	if err != nil {
+		if p.outcome != nil {
+			p.outcome(err)
+		}
 		done(err)
 		return
 	}
@@ -112,6 +117,9 @@ func (p *pulsarPublisher) PublishAsync(ctx context.Context, topic string, msg *M
 		p.metrics.publishSeconds.Observe(time.Since(start).Seconds())
 		if errors.Is(err, pulsar.ErrSendQueueIsFull) || errors.Is(err, pulsar.ErrMemoryBufferIsFull) {
 			err = ErrOverloaded
+		}
+		if p.outcome != nil {
+			p.outcome(err)
 		}
 		if err != nil {
 			err = fmt.Errorf("publish to %s: %w", topic, err)

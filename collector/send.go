@@ -3,28 +3,27 @@ package collector
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"sync"
 	"sync/atomic"
-
-	"github.com/google/uuid"
 
 	"github.com/clicktrail/clicktrail/schemas"
 )
 
 // send enriches and encodes every event of req, valid ones for the source's events
 // topic and invalid ones, with their reason, for its events-invalid topic, and hands
-// them all to the publisher; its result waits for the acknowledgements.
-func (a *api) send(ctx context.Context, req *batchRequest, info *requestInfo, traceparent, requestID string) *sent {
+// them all to the publisher; its result waits for the acknowledgements. What comes from
+// the request's headers is info.headers, capped once per request: every message shares
+// those strings.
+func (a *api) send(ctx context.Context, req *batchRequest, info *requestInfo) *sent {
 	src := info.source
 	out := &sent{resp: &response{Rejected: []rejected{}}, acks: newAcks(), tenant: src.Tenant, metrics: a.metrics}
-	if requestID == "" {
-		requestID = uuid.NewString()
-	}
+	hdr := &info.headers
 	props := func(n int) map[string]string {
 		p := make(map[string]string, n)
-		p["source"], p["request_id"] = src.ID, requestID
-		if traceparent != "" {
-			p["traceparent"] = traceparent
+		p["source"], p["request_id"] = src.ID, hdr.requestID
+		if hdr.traceparent != "" {
+			p["traceparent"] = hdr.traceparent
 		}
 		return p
 	}
@@ -40,28 +39,20 @@ func (a *api) send(ctx context.Context, req *batchRequest, info *requestInfo, tr
 	topics := make([]string, len(req.events))
 
 	for i, d := range req.events {
-		if ve := d.err; ve != nil {
-			raw := req.Batch[i]
+		ve := d.err
+		if ve == nil {
+			if err := a.enricher.enrich(d.event, info); err != nil {
+				ve = asValidationError(err)
+			}
+		}
+		if ve != nil {
 			out.resp.Rejected = append(out.resp.Rejected, rejected{Index: i, Reason: ve.Error()})
 			a.metrics.eventsRejected.WithLabelValues(src.Tenant, reasonLabel(ve)).Inc()
-			inv := schemas.InvalidEvent{
-				Reason: ve.Reason, Field: ve.Field, Index: i, ReceivedAt: info.receivedAt,
-				Tenant: src.Tenant, Source: src.ID, RequestID: requestID, UserAgent: info.userAgent,
-			}
-			if json.Valid(raw) {
-				inv.Raw = raw
-			} else {
-				inv.RawText = string(raw)
-			}
-			if d.event != nil {
-				inv.MessageID, inv.UserKey = d.event.MessageID, d.event.UserKey()
-			}
-			payload, _ := json.Marshal(inv)
-			topics[i], msgs[i] = invalidTopic, Message{Key: inv.UserKey, Payload: payload, Properties: props(3), EventTime: info.receivedAt}
+			payload := invalidRecord(req.Batch[i], d.event, ve, i, info)
+			topics[i], msgs[i] = invalidTopic, Message{Key: d.userKey(), Payload: payload, Properties: props(3), EventTime: info.receivedAt}
 			continue
 		}
 		e := d.event
-		a.enricher.enrich(e, info)
 		start := len(payloads)
 		payloads = appendEvent(payloads, e)
 		p := props(4)
@@ -82,6 +73,42 @@ func (a *api) send(ctx context.Context, req *batchRequest, info *requestInfo, tr
 		})
 	}
 	return out
+}
+
+// invalidRecord encodes the events-invalid record of the rejected event raw (e is what
+// could be decoded of it, or nil). raw is valid UTF-8 by now (see repairUTF8), and the
+// user agent is the capped header.
+func invalidRecord(raw []byte, e *schemas.Event, ve *schemas.ValidationError, index int, info *requestInfo) []byte {
+	inv := schemas.InvalidEvent{
+		Reason: ve.Reason, Field: ve.Field, Index: index, ReceivedAt: info.receivedAt,
+		Tenant: info.source.Tenant, Source: info.source.ID, RequestID: info.headers.requestID, UserAgent: info.headers.userAgent,
+	}
+	if json.Valid(raw) {
+		inv.Raw = raw
+	} else {
+		inv.RawText = string(raw)
+	}
+	if e != nil {
+		inv.MessageID, inv.UserKey = e.MessageID, e.UserKey()
+	}
+	payload, _ := json.Marshal(inv)
+	return payload
+}
+
+// userKey is the message key of d: its user key when it could be decoded.
+func (d decoded) userKey() string {
+	if d.event == nil {
+		return ""
+	}
+	return d.event.UserKey()
+}
+
+func asValidationError(err error) *schemas.ValidationError {
+	var ve *schemas.ValidationError
+	if !errors.As(err, &ve) {
+		ve = &schemas.ValidationError{Reason: err.Error()}
+	}
+	return ve
 }
 
 // sent is a request whose events are with the publisher.

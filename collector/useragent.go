@@ -1,6 +1,8 @@
 package collector
 
 import (
+	"sync/atomic"
+
 	lru "github.com/hashicorp/golang-lru/v2"
 	"github.com/mileusna/useragent"
 )
@@ -9,9 +11,10 @@ const (
 	// uaCacheSize bounds the user agents kept parsed. Real traffic repeats a few
 	// thousand user agents (browser × version × OS) for most of its events.
 	uaCacheSize = 4096
-	// uaCacheMaxLen keeps hostile, huge User-Agent headers out of the cache: at most
-	// uaCacheSize × uaCacheMaxLen bytes of keys. Real ones are 100 to 300 bytes.
-	uaCacheMaxLen = 512
+	// uaCacheMaxLen keeps hostile, huge User-Agent strings out of the cache: at most
+	// uaCacheSize × uaCacheMaxLen bytes of keys. Real ones are 100 to 300 bytes, and
+	// enrichment only parses the first maxUserAgentBytes of any.
+	uaCacheMaxLen = maxUserAgentBytes
 )
 
 // agent is what enrichment takes from a user agent string.
@@ -26,7 +29,8 @@ type agent struct {
 // most recently used results: parsing was a twentieth of the collector's CPU, every
 // event of a batch usually carries the same string, and visitors share a few.
 type userAgents struct {
-	cache *lru.Cache[string, agent]
+	cache  *lru.Cache[string, agent]
+	parsed atomic.Int64 // strings parsed, not taken from the cache
 }
 
 func newUserAgents(size int) *userAgents {
@@ -46,6 +50,7 @@ func (u *userAgents) parse(ua string) agent {
 			return a
 		}
 	}
+	u.parsed.Add(1)
 	p := useragent.Parse(ua)
 	a := agent{
 		Browser: p.Name, BrowserVersion: p.Version,

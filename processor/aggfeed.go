@@ -4,10 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"strconv"
 	"time"
 
 	"github.com/apache/pulsar-client-go/pulsar"
+
+	"github.com/clicktrail/clicktrail/schemas"
 )
 
 // recoverAfter is how long a counting commit of another writer may go without its
@@ -21,15 +22,15 @@ type orphan struct {
 	since time.Time
 }
 
-func aggregateMessage(a *Aggregate) (*pulsar.ProducerMessage, error) {
-	b, err := json.Marshal(a)
-	if err != nil {
-		return nil, fmt.Errorf("encode aggregate %s/%d: %w", a.Writer, a.Seq, err)
-	}
-	return &pulsar.ProducerMessage{
-		Key: a.Writer, Payload: b,
-		Properties: map[string]string{writerProperty: a.Writer, seqProperty: strconv.FormatUint(a.Seq, 10)},
-	}, nil
+// aggID identifies a message of the aggregates topic: a part of a writer's aggregate.
+type aggID struct {
+	seq         uint64
+	part, parts int
+}
+
+// repeats reports whether id is at or before last (a writer's parts appear in order).
+func (id aggID) repeats(last aggID) bool {
+	return id.seq < last.seq || id.seq == last.seq && id.part <= last.part
 }
 
 // recoverOrphans publishes the aggregates of other writers' counting commits that did
@@ -46,12 +47,15 @@ func (p *pipeline) recoverOrphans(ctx context.Context) error {
 		case p.now().Sub(o.since) < recoverAfter:
 			kept = append(kept, o)
 		default:
-			msg, err := aggregateMessage(o.agg)
+			m, err := aggregateMessages(o.agg)
 			if err != nil {
-				return err
+				// The same for every instance and every attempt: skipped, not retried.
+				p.m.skipped.WithLabelValues(schemas.TopicAggregates, "unencodable").Inc()
+				p.log.Error("aggregate of another writer's commit cannot be encoded, skipped", "err", err, "writer", o.agg.Writer, "seq", o.agg.Seq)
+				continue
 			}
-			msgs = append(msgs, msg)
-			p.log.Info("publishing the aggregate of another writer's commit", "writer", o.agg.Writer, "seq", o.agg.Seq)
+			msgs = append(msgs, m...)
+			p.log.Info("publishing the aggregate of another writer's commit", "writer", o.agg.Writer, "seq", o.agg.Seq, "messages", len(m))
 		}
 	}
 	clear(p.orphans[len(kept):])
@@ -84,32 +88,41 @@ func (p *pipeline) tailAggregates(ctx context.Context) {
 	}
 }
 
-// takeAggregate merges one aggregate into the store, unless a copy with its id was
-// merged already. A writer's aggregates appear in the order of their sequence numbers
-// (its own are published in order; a recovering instance publishes what it misses in
-// order, after what it has seen), so an id at or below the highest seen is a repeat.
+// takeAggregate merges one message of the aggregates topic (an aggregate, or a part
+// of one) into the store, unless a copy with its id was merged already. A writer's
+// aggregates appear in the order of their sequence numbers and parts (its own are
+// published in order; a recovering instance publishes what it misses in order, after
+// what it has seen), so an id at or below the highest seen is a repeat. A message
+// that is not an aggregate is skipped (counted and logged), never retried; the
+// minutes it brings outside the store's window are dropped (counted).
 func (p *pipeline) takeAggregate(msg pulsar.Message) {
 	var a Aggregate
 	if err := json.Unmarshal(msg.Payload(), &a); err != nil {
-		p.log.Warn("undecodable aggregate skipped", "err", err, "message_id", msg.ID().String())
+		p.m.skipped.WithLabelValues(schemas.TopicAggregates, "undecodable").Inc()
+		p.log.Warn("undecodable aggregate skipped", "err", err, "message_id", msg.ID().String(), "bytes", len(msg.Payload()))
 		return
 	}
+	id := aggID{a.Seq, max(a.Part, 1), max(a.Parts, 1)}
 	p.seenMu.Lock()
-	repeat := a.Seq <= p.seen[a.Writer]
+	repeat := id.repeats(p.seen[a.Writer])
 	if !repeat {
-		p.seen[a.Writer] = a.Seq
+		p.seen[a.Writer] = id
 	}
 	p.seenMu.Unlock()
 	if repeat {
 		p.m.aggregates.WithLabelValues("repeated").Inc()
 		return
 	}
-	p.store.Add(a.Minutes)
+	if n := p.store.Add(a.Minutes); n > 0 {
+		p.m.minutesDropped.Add(float64(n))
+	}
 	p.m.aggregates.WithLabelValues("merged").Inc()
 }
 
+// seenAggregate reports whether every part of writer's aggregate seq was read.
 func (p *pipeline) seenAggregate(writer string, seq uint64) bool {
 	p.seenMu.Lock()
 	defer p.seenMu.Unlock()
-	return seq <= p.seen[writer]
+	last := p.seen[writer]
+	return seq < last.seq || seq == last.seq && last.part >= last.parts
 }

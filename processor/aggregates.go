@@ -30,62 +30,59 @@ type Counts struct {
 	SessionDurationMs int64 `json:"sessionDurationMs,omitempty"`
 }
 
-// AddEvent counts one event; started says it began a session.
-func (c *Counts) AddEvent(e *schemas.Event, started bool) {
-	ct := eventContrib(e, started)
-	c.add(&ct)
-}
-
 // eventContrib is what event e adds to its minute's counts; started says it began a
-// session.
-func eventContrib(e *schemas.Event, started bool) contrib {
-	ct := contrib{event: e.Type}
+// session. Its values are capped to maxValueBytes; capped counts how many were cut.
+func eventContrib(e *schemas.Event, started bool) (ct contrib, capped int) {
+	one := func(v string) string {
+		v, cut := capValue(v, maxValueBytes)
+		if cut {
+			capped++
+		}
+		return v
+	}
+	ct.event = one(e.Type)
 	if e.Type == schemas.TypeTrack {
-		ct.event = "track/" + e.Event
+		ct.event = one("track/" + e.Event)
 	}
 	if e.Type == schemas.TypePage || e.Type == schemas.TypeScreen {
-		ct.page = pageOf(e)
+		ct.page = one(pageOf(e))
 	}
 	if started {
 		ct.started = true
-		ct.referrer, ct.utm = host(e.Ctx.Page.Referrer), e.Ctx.Campaign.Source
+		ct.referrer, ct.utm = one(host(e.Ctx.Page.Referrer)), one(e.Ctx.Campaign.Source)
 		if en := e.Enrichment; en != nil {
-			ct.browser, ct.dev = orUnknown(en.Browser), orUnknown(en.DeviceType)
+			ct.browser, ct.dev = one(orUnknown(en.Browser)), one(orUnknown(en.DeviceType))
 		}
 	}
-	return ct
+	return ct, capped
 }
 
-// add counts one contribution: an event, or nothing (the key's activity in the minute
-// its session ended, which only the visitor sketch notes).
-func (c *Counts) add(ct *contrib) {
+// add counts one contribution of a checkpoint (an event, or the key's activity in the
+// minute its session ended, which only the visitor sketch notes) and notes its key as
+// a visitor. Its values are capped already (eventContrib).
+func (m *Minute) add(ct *contrib) {
+	m.Visitors.Insert([]byte(ct.key))
 	if ct.event == "" {
 		return
 	}
-	inc(&c.Events, ct.event, 1)
+	m.count(dimEvents, ct.event, 1)
 	if ct.page != "" {
-		inc(&c.Pageviews, ct.page, 1)
+		m.count(dimPageviews, ct.page, 1)
 	}
 	if !ct.started {
 		return
 	}
-	c.SessionsStarted++
+	m.SessionsStarted++
 	if ct.referrer != "" {
-		inc(&c.Referrers, ct.referrer, 1)
+		m.count(dimReferrers, ct.referrer, 1)
 	}
 	if ct.utm != "" {
-		inc(&c.UTMSources, ct.utm, 1)
+		m.count(dimUTMSources, ct.utm, 1)
 	}
 	if ct.browser != "" {
-		inc(&c.Browsers, ct.browser, 1)
-		inc(&c.Devices, ct.dev, 1)
+		m.count(dimBrowsers, ct.browser, 1)
+		m.count(dimDevices, ct.dev, 1)
 	}
-}
-
-// add counts one contribution of a checkpoint and notes its key as a visitor.
-func (m *Minute) add(ct *contrib) {
-	m.Counts.add(ct)
-	m.Visitors.Insert([]byte(ct.key))
 }
 
 // AddSession counts a session that ended in this minute.
@@ -97,7 +94,7 @@ func (c *Counts) AddSession(s *schemas.Session) {
 	}
 }
 
-// Add adds o into c.
+// Add adds o into c, without bounds (a sum over a range of minutes).
 func (c *Counts) Add(o *Counts) {
 	c.SessionsStarted += o.SessionsStarted
 	c.SessionsEnded += o.SessionsEnded
@@ -119,7 +116,8 @@ func (c *Counts) TotalPageviews() int64 { return sum(c.Pageviews) }
 
 // Minute is one tenant's aggregate of one minute (UTC, by corrected event time):
 // the counts, and a HyperLogLog sketch of the user keys active in it. Partial minutes
-// combine with Merge: counts add up, sketches merge.
+// combine with Merge: counts add up, sketches merge. Each dimension keeps at most
+// maxDistinctValues values of at most maxValueBytes (see Minute.count).
 type Minute struct {
 	Tenant string    `json:"tenant"`
 	Start  time.Time `json:"start"`
@@ -127,6 +125,9 @@ type Minute struct {
 	// Visitors estimates the distinct user keys (HyperLogLog, precision 14: exact up
 	// to a few thousand keys in its sparse form, about 1% error beyond).
 	Visitors Sketch `json:"visitors"`
+
+	// full holds the kept values of the dimensions that overflowed (see count).
+	full *[numDims]*keptHeap
 }
 
 // NewMinute returns an empty aggregate of tenant's minute containing at.
@@ -136,11 +137,14 @@ func NewMinute(tenant string, at time.Time) *Minute {
 
 // AddEvent counts one event of the user key e.UserKey(); started says it began a session.
 func (m *Minute) AddEvent(e *schemas.Event, started bool) {
-	m.Counts.AddEvent(e, started)
-	m.Visitors.Insert([]byte(e.UserKey()))
+	ct, _ := eventContrib(e, started)
+	ct.key = e.UserKey()
+	m.add(&ct)
 }
 
-// Merge adds o, another partial of the same tenant and minute, into m.
+// Merge adds o, another partial of the same tenant and minute, into m, under the
+// bounds on values (see Minute.count): the result does not depend on the order of
+// merges.
 func (m *Minute) Merge(o *Minute) error {
 	if o.Tenant != m.Tenant || !o.Start.Equal(m.Start) {
 		return fmt.Errorf("merge %s@%s into %s@%s: not the same minute", o.Tenant, o.Start, m.Tenant, m.Start)
@@ -148,7 +152,7 @@ func (m *Minute) Merge(o *Minute) error {
 	if err := m.Visitors.Merge(o.Visitors.Sketch); err != nil {
 		return fmt.Errorf("merge visitor sketches: %w", err)
 	}
-	m.Counts.Add(&o.Counts)
+	m.mergeCounts(&o.Counts)
 	return nil
 }
 

@@ -9,7 +9,7 @@ import (
 )
 
 func TestStatsAPI(t *testing.T) {
-	store := NewStore()
+	store := NewStore(DefaultRetention, (&clock{t0}).now)
 	z := NewSessionizer(DefaultSessionRules(), "me", (&clock{t0}).now)
 	z.Add(ev{0, "m1", "", "/pricing", "https://news.example/a", "news", ""}.event(), nil)
 	z.Add(ev{time.Minute, "m2", "", "/docs", "", "", ""}.event(), nil)
@@ -58,7 +58,7 @@ func TestStatsAPI(t *testing.T) {
 }
 
 func TestAStoreQuerySumsMinutesIntoIntervals(t *testing.T) {
-	store := NewStore()
+	store := NewStore(DefaultRetention, (&clock{t0}).now)
 	z := NewSessionizer(DefaultSessionRules(), "me", (&clock{t0}).now)
 	for i, v := range []ev{
 		{0, "a", "", "/", "https://news.example/", "", ""},
@@ -119,7 +119,7 @@ func TestASessionClosedByTwoInstancesIsCountedOnce(t *testing.T) {
 	}
 	log = append(cb.Commits, cc.Commits...)
 	for _, z := range []*Sessionizer{b, c, d} {
-		store := NewStore()
+		store := NewStore(DefaultRetention, (&clock{t0}).now)
 		publish(t, store, play(t, z, log))
 		st := store.Query("acme", t0, t0.Add(time.Hour), time.Hour, 10, t0)
 		if st.Totals.SessionsEnded != 1 || st.Totals.Bounces != 1 {

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/apache/pulsar-client-go/pulsar"
+
+	"github.com/clicktrail/clicktrail/schemas"
 )
 
 // errConflict: a commit of this instance did not count (see Sessionizer.Evaluate).
@@ -37,6 +39,13 @@ func (p *pipeline) checkpoint(ctx context.Context) error {
 	}
 	start := p.now()
 	cp := p.z.Checkpoint()
+	if c := p.z.TakeCounters(); c != (Counters{}) {
+		p.m.valuesCapped.Add(float64(c.ValuesCapped))
+		p.m.refused.Add(float64(c.Refused))
+		if c.Refused > 0 {
+			p.log.Error("events left out of the aggregates: their key's record did not fit a commit", "events", c.Refused)
+		}
+	}
 	if len(cp.Commits) == 0 && len(cp.Closed) == 0 && len(p.pending) == 0 {
 		return nil
 	}
@@ -57,6 +66,7 @@ func (p *pipeline) checkpoint(ctx context.Context) error {
 		if p.buf, err = appendCommit(p.buf[:0], c); err != nil {
 			return fmt.Errorf("encode commit %d: %w", c.Seq, err)
 		}
+		p.m.commitBytes.Observe(float64(len(p.buf)))
 		commits = append(commits, &pulsar.ProducerMessage{
 			Payload:    append([]byte(nil), p.buf...),
 			Properties: map[string]string{writerProperty: p.writer, seqProperty: strconv.FormatUint(c.Seq, 10)},
@@ -126,11 +136,14 @@ func (p *pipeline) landed(ctx context.Context) error {
 	}
 	msgs := make([]*pulsar.ProducerMessage, 0, len(f.aggs))
 	for _, a := range f.aggs {
-		msg, err := aggregateMessage(a)
+		m, err := aggregateMessages(a)
 		if err != nil {
-			return err
+			// Cannot happen (see splitAggregate); were it to, retrying would not help.
+			p.m.skipped.WithLabelValues(schemas.TopicAggregates, "unencodable").Inc()
+			p.log.Error("aggregate of a commit cannot be encoded, skipped", "err", err, "writer", a.Writer, "seq", a.Seq)
+			continue
 		}
-		msgs = append(msgs, msg)
+		msgs = append(msgs, m...)
 	}
 	if len(msgs) == 0 {
 		return p.acknowledge(f.acks)

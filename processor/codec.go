@@ -157,15 +157,136 @@ func appendString(b []byte, s string) []byte {
 // appendSessionID writes a 24-digit hexadecimal id as its 12 bytes (length 12 marks
 // it), anything else as a string with its length plus 100.
 func appendSessionID(b []byte, id string) []byte {
-	if len(id) == 24 {
+	if isHexID(id) {
 		var raw [12]byte
-		if _, err := hex.Decode(raw[:], []byte(id)); err == nil && hex.EncodeToString(raw[:]) == id {
-			b = append(b, 12)
-			return append(b, raw[:]...)
-		}
+		_, _ = hex.Decode(raw[:], []byte(id))
+		b = append(b, 12)
+		return append(b, raw[:]...)
 	}
 	b = binary.AppendUvarint(b, uint64(len(id))+100)
 	return append(b, id...)
+}
+
+// isHexID reports whether id has SessionID's form: 24 lowercase hexadecimal digits.
+func isHexID(id string) bool {
+	if len(id) != 24 {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		if c := id[i]; (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+// Sizes of the encoding, so a checkpoint can be cut into commits of a bounded size
+// before they are encoded (see Checkpoint). sizeRecord is exact; the bounds of the
+// partial minutes are upper bounds of what each contribution can add, derived below.
+
+// uvarintLen is the length of x as a uvarint; varintLen of x as a varint.
+func uvarintLen(x uint64) int {
+	n := 1
+	for x >= 0x80 {
+		x >>= 7
+		n++
+	}
+	return n
+}
+
+func varintLen(x int64) int {
+	ux := uint64(x) << 1
+	if x < 0 {
+		ux = ^ux
+	}
+	return uvarintLen(ux)
+}
+
+func sizeString(s string) int { return uvarintLen(uint64(len(s))) + len(s) }
+
+func sizeSessionID(id string) int {
+	if isHexID(id) {
+		return 13
+	}
+	return uvarintLen(uint64(len(id))+100) + len(id)
+}
+
+func sizePos(p *position) int {
+	return varintLen(int64(p.Partition)) + varintLen(p.Ledger) + varintLen(p.Entry) + varintLen(int64(p.Batch))
+}
+
+// sizeRecord is len(appendRecord(nil, r)).
+func sizeRecord(r *Record) int {
+	n := sizeString(r.Key) + sizeString(r.Tenant) + 1
+	if r.Base != nil {
+		n += sizePos(r.Base)
+	}
+	if r.Pos != nil {
+		n += sizePos(r.Pos)
+	}
+	if s := r.Open; s != nil {
+		n += sizeSessionID(s.SessionID) + sizeString(s.Source) + sizeString(s.UserID)
+		if s.AnonymousID != r.Key {
+			n += sizeString(s.AnonymousID)
+		}
+		n += varintLen(s.StartedAt.UnixNano()) + varintLen(s.EndedAt.UnixNano()) +
+			uvarintLen(uint64(s.EventCount)) + uvarintLen(uint64(s.PageviewCount))
+		for _, v := range [...]string{s.EntryPage, s.ExitPage, s.Referrer,
+			s.Campaign.Name, s.Campaign.Source, s.Campaign.Medium, s.Campaign.Term, s.Campaign.Content,
+			s.Browser, s.OS, s.DeviceType} {
+			n += sizeString(v)
+		}
+		n += uvarintLen(uint64(len(s.Seen))) + 8*len(s.Seen)
+	}
+	n += uvarintLen(uint64(len(r.Ended)))
+	for i := range r.Ended {
+		n += sizeEnd(&r.Ended[i])
+	}
+	return n
+}
+
+// sizeEnd is what a session end adds to its record.
+func sizeEnd(e *sessionEnd) int {
+	return sizeSessionID(e.ID) + varintLen(e.Minute) + varintLen(e.DurationMs) + 1
+}
+
+// A visitor sketch (hyperloglog, precision 14) encodes to at most sketchHeaderBytes
+// plus sketchInsertBytes per insertion: sparse, 20 bytes of headers, 4 bytes per
+// hash not merged yet and at most 5 (a varint of the difference) per merged hash;
+// dense, 8 bytes and 16384 registers, which it becomes only once the merged hashes
+// take more than 16384 bytes. TestAVisitorSketchEncodesWithinItsBound checks it.
+const (
+	sketchHeaderBytes = 20
+	sketchInsertBytes = 5
+)
+
+// minuteBound bounds the encoding of a minute of tenant without its entries and its
+// sketch's insertions: tenant, start, the six entry counts (at most 1001 entries
+// each, 2 bytes), the four totals, the sketch's length and headers.
+func minuteBound(tenant string) int {
+	return sizeString(tenant) + binary.MaxVarintLen64 + numDims*2 + 4*binary.MaxVarintLen64 + 3 + sketchHeaderBytes
+}
+
+// entryBound bounds what counting value v once adds to a minute's dimension: a new
+// entry (the value, its count of 1), or the growth of an existing count, or the
+// otherValue entry v may be counted under instead. Summed over the counts of an
+// entry it covers its final count's varint (at most one byte per count).
+func entryBound(v string) int {
+	if v == "" {
+		return 0
+	}
+	l := max(len(v), len(otherValue))
+	return uvarintLen(uint64(l)) + l + 1
+}
+
+// contribBound bounds what contribution c adds to a commit's partial minute, besides
+// the minute itself (minuteBound).
+func contribBound(c *contrib) int {
+	n := sketchInsertBytes + entryBound(c.event) + entryBound(c.page)
+	if c.started {
+		n += entryBound(c.referrer) + entryBound(c.utm) + entryBound(c.browser) + entryBound(c.dev)
+	}
+	return n
 }
 
 // decodeCommit decodes what appendCommit wrote; strings are interned with intern.

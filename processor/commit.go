@@ -2,20 +2,21 @@ package processor
 
 import (
 	"cmp"
+	"encoding/binary"
 	"slices"
 	"time"
 
 	"github.com/clicktrail/clicktrail/schemas"
 )
 
-// maxCommitBytes bounds the (estimated, uncompressed) size of one commit, well under
+// maxCommitBytes bounds the encoded (uncompressed) size of one commit, well under
 // Pulsar's 5 MB message limit; a checkpoint with more state is written as several
 // commits, each atomic on its own.
 const maxCommitBytes = 1 << 20
 
-// contribSize bounds what one contribution adds to a commit's partial aggregates (a
-// visitor sketch entry, a count).
-const contribSize = 32
+// commitHeaderBound bounds the encoding of a commit of writer without its records
+// and minutes: version, writer, sequence number, the counts of records and minutes.
+func commitHeaderBound(writer string) int { return 1 + sizeString(writer) + 3*binary.MaxVarintLen64 }
 
 // keepBuffer is the most contributions whose buffer is kept from one checkpoint to the
 // next.
@@ -62,44 +63,75 @@ type Checkpoint struct {
 // the sessions closed since. The keys' records point into the sessionizer's state
 // (open sessions): encode them before the next Add. Until its commit is read back
 // (Evaluate), a key keeps what this instance made of it, whatever other writers say.
+//
+// Each commit encodes to at most maxCommitBytes: a key's part of it is its record's
+// exact encoded size (sizeRecord) plus the bound of what its contributions and session
+// ends add (cost, see charge), and keys are added to a commit while the sum fits. A
+// key's part fits alone when the caller checkpoints as NeedsCheckpoint asks (see
+// keyBudget); were it larger, the key's contributions are left out of the aggregates
+// (Counters.Refused) and its record alone is committed, so its events are still
+// acknowledged and never retried into the same commit.
 func (z *Sessionizer) Checkpoint() *Checkpoint {
 	cp := &Checkpoint{}
 	if len(z.dirty) == 0 {
 		return cp
 	}
-	// Count each key's contributions (in rec, until it holds the record's index): each
-	// adds to the commit's partial aggregates.
-	for _, key := range z.dirty {
-		z.keys[key].rec = 0
-	}
-	for i := range z.contribs {
-		z.contribs[i].ks.rec++
-	}
-	var cur *Commit
+	// Plan: the commit of each key (group), so that each commit fits.
+	header := commitHeaderBound(z.self)
+	var records []int // of each commit
 	size := 0
+	refused := false
+	z.planned = z.planned[:0]
 	for _, key := range z.dirty {
 		ks := z.keys[key]
-		est := recordSize(key, ks) + contribSize*int(ks.rec)
-		if cur == nil || size+est > maxCommitBytes && len(cur.Records) > 0 {
-			z.seq++
-			cur = &Commit{Writer: z.self, Seq: z.seq}
-			cp.Commits = append(cp.Commits, cur)
-			size = 0
-		}
-		size += est
-		r := Record{Key: key, Tenant: ks.tenant, Open: ks.open, Events: ks.flags&ksEvents != 0}
+		z.planned = append(z.planned, ks)
+		r := Record{Key: key, Tenant: ks.tenant, Open: ks.open}
 		if ks.flags&ksCommitted != 0 {
-			b := ks.cpos
-			r.Base = &b
+			r.Base = &ks.cpos
 		}
 		if ks.flags&ksPos != 0 {
-			p := ks.pos
-			r.Pos = &p
+			r.Pos = &ks.pos
 		}
-		ks.group, ks.rec = int32(len(cp.Commits)-1), int32(len(cur.Records))
+		part := sizeRecord(&r) + int(ks.cost)
+		if header+part > maxCommitBytes {
+			// Only its session ends stay with the record (they take at most their own
+			// part of cost, and the record must carry them).
+			ks.flags |= ksRefused
+			refused = true
+		}
+		if len(records) == 0 || size+part > maxCommitBytes && records[len(records)-1] > 0 {
+			records = append(records, 0)
+			size = header
+		}
+		size += part
+		ks.group = int32(len(records) - 1)
+		records[ks.group]++
+	}
+	// Fill: the records, with copies of the positions (the keys' state moves on).
+	cp.Commits = make([]*Commit, len(records))
+	for g, n := range records {
+		z.seq++
+		cp.Commits[g] = &Commit{Writer: z.self, Seq: z.seq, Records: make([]Record, 0, n)}
+	}
+	positions := make([]position, 0, 2*len(z.dirty)) // never grows: the pointers stay
+	for i, key := range z.dirty {
+		ks := z.planned[i]
+		cur := cp.Commits[ks.group]
+		r := Record{Key: key, Tenant: ks.tenant, Open: ks.open, Events: ks.flags&ksEvents != 0}
+		if ks.flags&ksCommitted != 0 {
+			positions = append(positions, ks.cpos)
+			r.Base = &positions[len(positions)-1]
+		}
+		if ks.flags&ksPos != 0 {
+			positions = append(positions, ks.pos)
+			r.Pos = &positions[len(positions)-1]
+		}
+		ks.rec = int32(len(cur.Records))
 		cur.Records = append(cur.Records, r)
 		ks.flags = ks.flags&^(ksDirty|ksEvents) | ksInflight
+		ks.cost, ks.lastMin = 0, 0
 	}
+	z.full = false
 	for _, c := range z.closed {
 		ks := z.keys[c.key]
 		r := &cp.Commits[ks.group].Records[ks.rec]
@@ -110,6 +142,12 @@ func (z *Sessionizer) Checkpoint() *Checkpoint {
 	parts := make([]map[tenantMinute]*Minute, len(cp.Commits))
 	for i := range z.contribs {
 		c := &z.contribs[i]
+		if refused && c.ks.flags&ksRefused != 0 {
+			if c.event != "" {
+				z.counts.Refused++
+			}
+			continue
+		}
 		g := c.ks.group
 		if parts[g] == nil {
 			parts[g] = map[tenantMinute]*Minute{}
@@ -129,26 +167,21 @@ func (z *Sessionizer) Checkpoint() *Checkpoint {
 			return cmp.Or(cmp.Compare(a.Tenant, b.Tenant), a.Start.Compare(b.Start))
 		})
 	}
+	if refused {
+		for _, ks := range z.planned {
+			ks.flags &^= ksRefused
+		}
+	}
 	// Keep the buffers for the next checkpoint, unless a long one grew them.
-	if cap(z.contribs) > keepBuffer {
-		z.contribs, z.dirty = nil, nil
+	if cap(z.contribs) > keepBuffer || cap(z.planned) > keepBuffer {
+		z.contribs, z.dirty, z.planned = nil, nil, nil
 	} else {
 		clear(z.contribs) // drop the references to the events' strings
-		z.dirty, z.contribs = z.dirty[:0], z.contribs[:0]
+		clear(z.planned)
+		z.dirty, z.contribs, z.planned = z.dirty[:0], z.contribs[:0], z.planned[:0]
 	}
 	z.closed = nil
 	return cp
-}
-
-// recordSize estimates the encoded size of a key's record.
-func recordSize(key string, ks *keyState) int {
-	n := 64 + len(key) + len(ks.tenant)
-	if s := ks.open; s != nil {
-		n += 96 + 8*len(s.Seen) + len(s.SessionID) + len(s.Source) + len(s.UserID) + len(s.AnonymousID) +
-			len(s.EntryPage) + len(s.ExitPage) + len(s.Referrer) + len(s.Browser) + len(s.OS) + len(s.DeviceType) +
-			len(s.Campaign.Name) + len(s.Campaign.Source) + len(s.Campaign.Medium) + len(s.Campaign.Term) + len(s.Campaign.Content)
-	}
-	return n
 }
 
 // Evaluate takes in a commit read from the session-state topic, this instance's own
@@ -246,10 +279,16 @@ func (z *Sessionizer) release(c *Commit) {
 // commit adds, identified by its writer and sequence number. Repeats of an id (the
 // writer's, and any other instance's that republished it) carry the same counts;
 // readers keep the first.
+//
+// One that takes more than maxAggregateBytes travels as several messages, its parts
+// (see splitAggregate), numbered from 1: the id of a part is (writer, seq, part).
 type Aggregate struct {
 	Writer  string    `json:"writer"`
 	Seq     uint64    `json:"seq"`
 	Minutes []*Minute `json:"minutes"`
+	// Part of Parts, both absent (1 of 1) for an aggregate in one message.
+	Part  int `json:"part,omitempty"`
+	Parts int `json:"parts,omitempty"`
 
 	index  map[tenantMinute]int // Minutes by tenant and minute, once an end is added
 	copied map[int]bool         // Minutes that are the aggregate's own copies

@@ -2,6 +2,7 @@ package processor
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -141,8 +142,8 @@ func TestALargeCheckpointIsWrittenAsSeveralCommits(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(b) > maxCommitBytes*3/2 {
-			t.Errorf("commit %d is %d bytes, over %d", c.Seq, len(b), maxCommitBytes*3/2)
+		if len(b) > maxCommitBytes {
+			t.Errorf("commit %d is %d bytes, over %d", c.Seq, len(b), maxCommitBytes)
 		}
 		if _, ok := z.Evaluate(c); !ok {
 			t.Fatalf("own commit %d does not count", c.Seq)
@@ -158,5 +159,171 @@ func TestALargeCheckpointIsWrittenAsSeveralCommits(t *testing.T) {
 	}
 	if events != keys || started != keys || reader.Open() != keys {
 		t.Errorf("the commits count %d events and %d sessions, the reader holds %d; want %d each", events, started, reader.Open(), keys)
+	}
+}
+
+// feeder drives a sessionizer as the pipeline does: it checkpoints when
+// NeedsCheckpoint asks (unless ignore), and reads every commit back; a reader counts
+// what the commits hold, decoded, as another instance would.
+type feeder struct {
+	t        *testing.T
+	z        *Sessionizer
+	reader   *Sessionizer
+	ignore   bool
+	entry    int64
+	commits  int
+	largest  int
+	bytes    int
+	events   int64
+	ended    int64
+	closed   int
+	messages int
+}
+
+func newFeeder(t *testing.T, rules SessionRules, now time.Time) *feeder {
+	clk := &clock{now}
+	return &feeder{t: t, z: NewSessionizer(rules, "me", clk.now), reader: NewSessionizer(rules, "reader", clk.now)}
+}
+
+func (f *feeder) add(e *schemas.Event) Outcome {
+	f.entry++
+	out := f.z.Add(e, &position{Ledger: 1, Entry: f.entry})
+	if !f.ignore && f.z.NeedsCheckpoint() {
+		f.checkpoint()
+	}
+	return out
+}
+
+func (f *feeder) checkpoint() {
+	f.t.Helper()
+	cp := f.z.Checkpoint()
+	f.closed += len(cp.Closed)
+	for _, c := range cp.Commits {
+		b, err := appendCommit(nil, c)
+		if err != nil {
+			f.t.Fatal(err)
+		}
+		if len(b) > maxCommitBytes {
+			f.t.Errorf("commit %d encodes to %d bytes, over %d", c.Seq, len(b), maxCommitBytes)
+		}
+		f.commits++
+		f.bytes += len(b)
+		f.largest = max(f.largest, len(b))
+		if _, ok := f.z.Evaluate(c); !ok {
+			f.t.Fatalf("own commit %d does not count", c.Seq)
+		}
+		d, err := decodeCommit(b, func(s string) string { return s })
+		if err != nil {
+			f.t.Fatal(err)
+		}
+		a, ok := f.reader.Evaluate(d)
+		if !ok {
+			f.t.Fatalf("commit %d does not count for a reader", c.Seq)
+		}
+		for _, m := range a.Minutes {
+			f.events += m.TotalEvents()
+			f.ended += m.SessionsEnded
+			for _, mp := range m.dims() {
+				if len(*mp) > maxDistinctValues+1 {
+					f.t.Errorf("a dimension of %d values in a commit", len(*mp))
+				}
+				for v := range *mp {
+					if len(v) > maxValueBytes {
+						f.t.Errorf("a value of %d bytes in a commit", len(v))
+					}
+				}
+			}
+		}
+		msgs, err := aggregateMessages(a)
+		if err != nil {
+			f.t.Fatal(err)
+		}
+		f.messages += len(msgs)
+	}
+}
+
+// hostileEvent is event i of key: a page with values of n bytes in every dimension,
+// all distinct, arriving from another site (so each starts a session), 20 ms apart.
+func hostileEvent(key string, i, n int, base time.Time) *schemas.Event {
+	long := func(what string) string {
+		p := fmt.Sprintf("%s-%d-", what, i)
+		return p + strings.Repeat("<", n-len(p)) // escaped in JSON: 6 bytes each
+	}
+	e := &schemas.Event{Type: schemas.TypePage, AnonymousID: key, MessageID: fmt.Sprint(key, "-", i), Tenant: "acme",
+		Timestamp:  schemas.NewTime(base.Add(time.Duration(i) * 20 * time.Millisecond)),
+		Enrichment: &schemas.Enrichment{Browser: long("browser"), OS: long("os"), DeviceType: long("device")}}
+	e.Ctx.Page = schemas.Page{Path: "/" + long("path"), URL: "https://shop.example/" + long("url"), Referrer: "https://" + long("ref") + ".example/"}
+	e.Ctx.Campaign = schemas.Campaign{Source: long("utm"), Medium: long("medium"), Name: long("campaign")}
+	return e
+}
+
+// Commits are cut by their encoded size: each is at most maxCommitBytes whatever the
+// events hold, including many events of one key with long values, which no cut between
+// keys could bound; and they count every event.
+func TestCommitsStayWithinTheLimitWhateverTheContent(t *testing.T) {
+	base := t0
+	tests := []struct {
+		name        string
+		feed        func(f *feeder)
+		events      int64
+		wantCommits int // at least
+	}{
+		{"the reported case: 280 page events of one key with 30,000-character paths", func(f *feeder) {
+			for i := range 280 {
+				e := ev{time.Duration(i) * 100 * time.Millisecond, fmt.Sprint("m", i), "", fmt.Sprintf("/%03d/", i) + strings.Repeat("p", 30_000-5), "", "", ""}.event()
+				f.add(e)
+			}
+		}, 280, 1},
+		{"one key with 20,000 events of distinct long values in every dimension", func(f *feeder) {
+			for i := range 20_000 {
+				f.add(hostileEvent("anon-1", i, 1000, base))
+			}
+		}, 20_000, 4},
+		{"5,000 keys with long values", func(f *feeder) {
+			for i := range 5000 {
+				f.add(hostileEvent(fmt.Sprint("anon-", i), i, 1000, base))
+			}
+		}, 5000, 10},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFeeder(t, DefaultSessionRules(), base.Add(time.Hour))
+			tc.feed(f)
+			f.checkpoint()
+			if c := f.z.TakeCounters(); c.Refused != 0 {
+				t.Errorf("%d events refused, want none", c.Refused)
+			}
+			if f.events != tc.events || f.commits < tc.wantCommits {
+				t.Errorf("%d commits count %d events; want at least %d commits and %d events", f.commits, f.events, tc.wantCommits, tc.events)
+			}
+			t.Logf("%d events in %d commits (largest %d bytes, %.0f%% full on average), %d aggregate messages",
+				tc.events, f.commits, f.largest, 100*float64(f.bytes)/float64(f.commits*maxCommitBytes), f.messages)
+		})
+	}
+}
+
+// A caller that does not checkpoint when asked lets one key's part outgrow a commit:
+// its record is still committed (its events are acknowledged, never retried into the
+// same commit), its contributions are left out and counted as refused.
+func TestAKeyTooLargeForACommitIsCommittedWithoutItsContributions(t *testing.T) {
+	f := newFeeder(t, DefaultSessionRules(), t0.Add(time.Hour))
+	f.ignore = true
+	f.add(ev{0, "small", "", "/", "", "", ""}.event()) // anon-1
+	for i := range 10_000 {
+		f.add(hostileEvent("anon-2", i, 1000, t0))
+	}
+	if !f.z.NeedsCheckpoint() {
+		t.Fatal("NeedsCheckpoint does not ask for a checkpoint")
+	}
+	f.checkpoint()
+	c := f.z.TakeCounters()
+	if c.Refused != 10_000 || f.events != 1 {
+		t.Errorf("%d events refused and %d counted, want 10,000 and 1", c.Refused, f.events)
+	}
+	if f.reader.keys["anon-2"] == nil || f.reader.keys["anon-2"].cpos.Entry != 10_001 {
+		t.Errorf("the key's record was not committed")
+	}
+	if f.z.NeedsCheckpoint() {
+		t.Errorf("NeedsCheckpoint still asks after the checkpoint")
 	}
 }

@@ -10,6 +10,10 @@ import (
 	"github.com/clicktrail/clicktrail/internal/pulsarx"
 )
 
+// maxRetention is the longest Config.Retention: the longest range the stats API
+// serves.
+const maxRetention = maxRange
+
 // Config of the processor; defaults in brackets, flags and CLICKTRAIL_* variables
 // registered by RegisterFlags.
 type Config struct {
@@ -35,6 +39,10 @@ type Config struct {
 	CheckpointEvents int
 	// ShutdownGrace bounds the final checkpoint and the HTTP shutdown [15s].
 	ShutdownGrace time.Duration
+	// Retention is how much event time before the processing clock is aggregated and
+	// kept in memory for the dashboard; older events (and those more than 10 minutes
+	// ahead) are ignored [48h].
+	Retention time.Duration
 	// LogLevel and LogFormat [info, json].
 	LogLevel, LogFormat string
 }
@@ -45,7 +53,7 @@ func DefaultConfig() Config {
 		Addr: "127.0.0.1:8089", PulsarURL: pulsarx.DefaultURL, SourcesFile: "deploy/local/sources.yaml",
 		Inactivity: 30 * time.Minute, MaxDuration: 24 * time.Hour,
 		CheckpointInterval: 500 * time.Millisecond, CheckpointEvents: 20000,
-		ShutdownGrace: 15 * time.Second, LogLevel: "info", LogFormat: "json",
+		ShutdownGrace: 15 * time.Second, Retention: DefaultRetention, LogLevel: "info", LogFormat: "json",
 	}
 }
 
@@ -62,6 +70,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) *flagenv.Set {
 	s.Duration(&c.CheckpointInterval, "processor.checkpoint-interval", "CLICKTRAIL_PROCESSOR_CHECKPOINT_INTERVAL", "write state and acknowledge events this often")
 	s.Int(&c.CheckpointEvents, "processor.checkpoint-events", "CLICKTRAIL_PROCESSOR_CHECKPOINT_EVENTS", "checkpoint after this many events at the latest")
 	s.Duration(&c.ShutdownGrace, "processor.shutdown-grace", "CLICKTRAIL_PROCESSOR_SHUTDOWN_GRACE", "time for the final checkpoint at shutdown")
+	s.Duration(&c.Retention, "processor.retention", "CLICKTRAIL_PROCESSOR_RETENTION", "aggregate and keep this much event time before now; older events are ignored")
 	s.String(&c.LogLevel, "log.level", "CLICKTRAIL_LOG_LEVEL", "log level: debug, info, warn, error")
 	s.String(&c.LogFormat, "log.format", "CLICKTRAIL_LOG_FORMAT", "log format: json or text")
 	return s
@@ -99,6 +108,9 @@ func (c *Config) Validate() error {
 	}
 	if c.ShutdownGrace <= 0 {
 		bad("processor.shutdown-grace", "CLICKTRAIL_PROCESSOR_SHUTDOWN_GRACE", c.ShutdownGrace, "must be positive")
+	}
+	if c.Retention < time.Hour || c.Retention > maxRetention {
+		bad("processor.retention", "CLICKTRAIL_PROCESSOR_RETENTION", c.Retention, "must be in [1h, 2232h] (93 days, the longest range the API serves)")
 	}
 	return errors.Join(errs...)
 }

@@ -19,7 +19,7 @@
 // CheckpointInterval, or after CheckpointEvents events, an instance
 //
 //  1. publishes the sessions that closed to the sessions topic and flushes them;
-//  2. sends its commits (one per megabyte of state, in one producer's order);
+//  2. sends its commits (each at most a megabyte, in one producer's order);
 //  3. reads the session-state topic up to them and evaluates every commit it meets,
 //     its own included (Sessionizer.Evaluate);
 //  4. publishes the aggregates of its commits that count to the aggregates topic;
@@ -55,15 +55,16 @@
 // published again (the sessions topic is at least once, keyed by user key, each
 // session identified by its deterministic sessionId).
 //
-// The aggregates topic (schemas.TopicAggregates) holds one message per counting
+// The aggregates topic (schemas.TopicAggregates) holds the aggregate of each counting
 // commit: its partial minutes (counts, and HyperLogLog sketches of the user keys) with
-// the ends that count added, identified by writer and sequence number. It is derived
-// from the session-state topic, the same way by anyone, so a writer that dies between
-// steps 3 and 4 is replaced: every instance that read a counting commit and has not
-// seen its aggregate within recoverAfter publishes it. Repeats (the dead writer's own
-// copy landing late, several instances recovering it) carry the same counts; readers
-// keep the first copy of each id (a writer's ids appear in increasing order, so one
-// number per writer suffices). Every instance tails the aggregates topic from the
+// the ends that count added, identified by writer and sequence number, in one message
+// or, when it takes more than a megabyte, in parts numbered from 1. It is derived from
+// the session-state topic, the same way by anyone (the cut into parts too), so a
+// writer that dies between steps 3 and 4 is replaced: every instance that read a
+// counting commit and has not seen all of its aggregate within recoverAfter publishes
+// it. Repeats (the dead writer's own copy landing late, several instances recovering
+// it) carry the same counts; readers keep the first copy of each part (a writer's ids
+// appear in increasing order, so one (number, part) per writer suffices). Every instance tails the aggregates topic from the
 // beginning and serves the merged result (counts added, sketches merged): the same
 // numbers whichever instance is asked, and exact after crashes, restarts, joins and
 // leaves.
@@ -104,6 +105,55 @@
 // the next event of its key (inactivity, maximum duration, midnight, campaign change)
 // or, when the key is quiet, after IdleTimeout of processing time without events; an
 // event that arrives later than that starts a new session.
+//
+// # Hostile input
+//
+// Nothing a client sends can stop, stall or bloat the processor; each bound below has
+// its test.
+//
+//   - Values. A value of an aggregate dimension (page path, event name, referrer host,
+//     utm_source, browser, device type) is cut to 200 bytes on a character boundary
+//     (invalid UTF-8 replaced); a session's texts (entry and exit page, referrer,
+//     campaign, ids, source, browser, os, device) to 2 KiB. An event whose user key
+//     is longer than 2 KiB (no collector writes one) is ignored (outcome invalid).
+//   - Distinct values. A dimension of one tenant-minute keeps at most 1000 values by
+//     name, the rest counted under "(other)". Which ones: the 1000 of smallest rank
+//     (the value's 64-bit FNV-1a hash), among all the values it was given. The rule
+//     does not depend on the order of events or of partial aggregates, nor on how they
+//     were cut into commits and messages, so every instance, and the writer and the
+//     instance recovering its aggregate, compute the same numbers (see Minute.count).
+//     Totals never depend on it; only which values are named does.
+//   - Commits. Each commit encodes to at most 1 MiB: a key's part of it is its
+//     record's exact encoded size plus a bound of what its contributions add (entries
+//     of at most 200 bytes, at most 1001 per dimension and minute, sketches of at most
+//     20 bytes plus 5 per insertion), and commits are filled while the sum fits. A
+//     key whose part reaches 512 KiB between checkpoints (many events of one visitor
+//     with long values, which no cut between keys could split) makes the instance
+//     checkpoint before its next event; a key's part then stays under 512 KiB plus
+//     one event's (about 2 KB) plus its record's (about 40 KB, by the caps above).
+//     Aggregates are cut into messages of at most 1 MiB of JSON, by minute and, within
+//     a minute, by entry.
+//   - Skipped, never retried. A message of the session-state or aggregates topic that
+//     cannot be decoded, or an aggregate that cannot be encoded, is skipped, counted
+//     (clicktrail_processor_skipped_messages_total) and logged. Were a key's part ever
+//     too large for a commit, its contributions would be left out of the aggregates
+//     (counted) and its record committed alone, so its events are acknowledged.
+//   - Retention. Events are aggregated and sessionized only when their minute lies
+//     within Config.Retention (48 hours) before the processing clock and 10 minutes
+//     after it; others are ignored (outcome outside), and a timestamp of year 1 or
+//     9999 opens no minute and distorts no session. The store keeps the same window
+//     (20 minutes ahead, for clocks a little apart) and prunes minutes that leave it,
+//     so it holds at most tenants × minutes of the window × 6 × 1001 values.
+//   - Interned strings (browser names and the like, and tenants and writers) are at
+//     most 64 bytes, in a table of at most 4096, emptied when full.
+//   - Sessions filed by event time. One key with 2,500 events an hour apart (within the
+//     retention) closes 2,499 sessions: one message each on the sessions topic, an end
+//     of about 30 bytes each in its record and one partial minute each in its commit's
+//     aggregate, all linear in the events; its state stays one record (its messageId
+//     hashes at most maxSeen), and its part of a commit is bounded as above. With the
+//     default retention only the 49 events of the last 48 hours count.
+//   - The HTTP server times out slow headers (5s), requests (10s), answers (30s) and
+//     idle connections (60s).
 //
 // # Limits
 //

@@ -13,13 +13,19 @@ type metrics struct {
 	commits        *prometheus.CounterVec // written, read, overtaken, marker
 	stateRecords   *prometheus.CounterVec // written, read
 	aggregates     *prometheus.CounterVec // published, recovered, merged, repeated
+	commitBytes    prometheus.Histogram   // encoded size of the commits written
+	skipped        *prometheus.CounterVec // by topic and reason
+	valuesCapped   prometheus.Counter
+	refused        prometheus.Counter
+	minutesDropped prometheus.Counter
+	storeMinutes   prometheus.Gauge
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
 	m := &metrics{
 		events: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "clicktrail_processor_events_total",
-			Help: "Events processed, by tenant and outcome (counted, started, duplicate, late, replayed).",
+			Help: "Events processed, by tenant and outcome (counted, started, duplicate, late, replayed, outside: beyond the retention window, invalid: a user key no collector writes).",
 		}, []string{"tenant", "outcome"}),
 		badEvents: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "clicktrail_processor_undecodable_events_total",
@@ -59,6 +65,32 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Help: "Aggregate messages published for this instance's commits, published for another writer's (recovered), read and merged, and read as repeats (ignored).",
 		}, []string{"outcome"}),
 	}
-	reg.MustRegister(m.events, m.badEvents, m.openSessions, m.sessionsClosed, m.lag, m.checkpoint, m.acked, m.commits, m.stateRecords, m.aggregates)
+	m.commitBytes = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name:    "clicktrail_processor_commit_bytes",
+		Help:    "Encoded size of the commits this instance wrote (at most 1 MiB each).",
+		Buckets: prometheus.ExponentialBuckets(256, 4, 8),
+	})
+	m.skipped = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "clicktrail_processor_skipped_messages_total",
+		Help: "Messages of the session-state or aggregates topic skipped, never retried: undecodable, or an aggregate that cannot be encoded; by topic and reason.",
+	}, []string{"topic", "reason"})
+	m.valuesCapped = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "clicktrail_processor_values_capped_total",
+		Help: "Aggregate dimension values cut to 200 bytes and session texts cut to 2 KiB (or repaired to valid UTF-8).",
+	})
+	m.refused = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "clicktrail_processor_contributions_refused_total",
+		Help: "Events left out of the aggregates because their key's record could not fit a commit (expected 0).",
+	})
+	m.minutesDropped = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "clicktrail_processor_store_minutes_dropped_total",
+		Help: "Partial minutes read from the aggregates topic and not kept: outside the retention window of the processing clock.",
+	})
+	m.storeMinutes = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "clicktrail_processor_store_minutes",
+		Help: "Tenant-minutes held by the dashboard's store (all namespaces).",
+	})
+	reg.MustRegister(m.events, m.badEvents, m.openSessions, m.sessionsClosed, m.lag, m.checkpoint, m.acked, m.commits, m.stateRecords, m.aggregates,
+		m.commitBytes, m.skipped, m.valuesCapped, m.refused, m.minutesDropped, m.storeMinutes)
 	return m
 }

@@ -80,7 +80,7 @@ type pipeline struct {
 	orphans []orphan // other writers' counting commits whose aggregate was not seen
 
 	seenMu sync.Mutex
-	seen   map[string]uint64 // writer → highest aggregate sequence number read
+	seen   map[string]aggID // writer → the last part of its aggregates read
 	tailWG sync.WaitGroup
 }
 
@@ -91,10 +91,10 @@ func newPipeline(client pulsar.Client, cfg Config, src Source, instance string, 
 	}
 	var nonce [4]byte
 	_, _ = rand.Read(nonce[:])
-	rules := SessionRules{Inactivity: cfg.Inactivity, MaxDuration: cfg.MaxDuration, Location: loc, IdleTimeout: cfg.IdleTimeout}
+	rules := SessionRules{Inactivity: cfg.Inactivity, MaxDuration: cfg.MaxDuration, Location: loc, IdleTimeout: cfg.IdleTimeout, Retention: cfg.Retention}
 	p := &pipeline{
 		cfg: cfg, writer: instance + "-" + hex.EncodeToString(nonce[:]), ns: src.Tenant + "/" + src.Namespace,
-		store: store, m: m, now: time.Now, own: map[uint64]*Commit{}, seen: map[string]uint64{},
+		store: store, m: m, now: time.Now, own: map[uint64]*Commit{}, seen: map[string]aggID{},
 		written: make(chan struct{}, 1), asyncErr: make(chan error, 1),
 		log: log.With("tenant", src.Tenant, "namespace", src.Namespace),
 	}
@@ -227,6 +227,13 @@ func (p *pipeline) loop(ctx context.Context) error {
 			}
 			for _, msg := range p.batch {
 				p.handle(msg)
+				// A key's contributions reached its share of a commit: write them before
+				// its next event (see Sessionizer.Checkpoint).
+				if p.z.NeedsCheckpoint() {
+					if err := p.checkpoint(ctx); err != nil {
+						return stop(err)
+					}
+				}
 			}
 			clear(p.batch)
 			if len(p.pending) >= p.cfg.CheckpointEvents {
@@ -242,6 +249,8 @@ func (p *pipeline) loop(ctx context.Context) error {
 			if now := p.now(); now.Sub(p.lastExpire) >= expireEvery {
 				p.z.Expire()
 				p.lastExpire = now
+				p.store.Prune()
+				p.m.storeMinutes.Set(float64(p.store.Len()))
 			}
 			if err := p.checkpoint(ctx); err != nil {
 				return stop(err)

@@ -44,7 +44,7 @@ func New(cfg Config, log *slog.Logger, reg *prometheus.Registry) (*Processor, er
 	if cfg.Instance == "" {
 		cfg.Instance = instanceName()
 	}
-	return &Processor{cfg: cfg, log: log, reg: reg, m: newMetrics(reg), sources: sources, store: NewStore()}, nil
+	return &Processor{cfg: cfg, log: log, reg: reg, m: newMetrics(reg), sources: sources, store: NewStore(cfg.Retention, time.Now)}, nil
 }
 
 // Addr is the address the HTTP server listens on, nil before Run has bound it.
@@ -89,7 +89,7 @@ func (p *Processor) Run(ctx context.Context) error {
 		pipes = append(pipes, pl)
 	}
 
-	srv := &http.Server{Handler: p.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	srv := newHTTPServer(p.Handler())
 	httpCtx, stopHTTP := context.WithCancel(context.Background())
 	defer stopHTTP()
 	httpErr := make(chan error, 1)
@@ -138,6 +138,23 @@ func (p *Processor) Run(ctx context.Context) error {
 	}
 	p.log.Info("processor stopped", "instance", p.cfg.Instance)
 	return errors.Join(errs...)
+}
+
+// Timeouts of the HTTP server: a client that sends its headers or request slowly, or
+// reads the answer slowly, or keeps an idle connection, is disconnected. A stats query
+// over the longest range takes well under WriteTimeout.
+const (
+	readHeaderTimeout = 5 * time.Second
+	readTimeout       = 10 * time.Second
+	writeTimeout      = 30 * time.Second
+	idleTimeout       = 60 * time.Second
+)
+
+func newHTTPServer(h http.Handler) *http.Server {
+	return &http.Server{
+		Handler: h, ReadHeaderTimeout: readHeaderTimeout, ReadTimeout: readTimeout,
+		WriteTimeout: writeTimeout, IdleTimeout: idleTimeout,
+	}
 }
 
 func instanceName() string {

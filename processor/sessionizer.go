@@ -2,6 +2,7 @@ package processor
 
 import (
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"hash/fnv"
 	"net/url"
@@ -29,13 +30,23 @@ type SessionRules struct {
 	// OrphanGrace: a session whose key another instance wrote last is closed here
 	// after IdleTimeout plus this, in case that instance left [min(1m, IdleTimeout/2)].
 	OrphanGrace time.Duration
+	// Retention: an event whose minute lies more than this before the processing
+	// clock's, or more than maxFutureSkew after it, is ignored (outcome Outside) [48h].
+	Retention time.Duration
 }
+
+// maxFutureSkew is how far after the processing clock an event may lie and still be
+// counted (a client clock the collector could not correct).
+const maxFutureSkew = 10 * time.Minute
+
+// DefaultRetention is the default of SessionRules.Retention and Config.Retention.
+const DefaultRetention = 48 * time.Hour
 
 // DefaultSessionRules are the defaults.
 func DefaultSessionRules() SessionRules {
 	return SessionRules{
 		Inactivity: 30 * time.Minute, MaxDuration: 24 * time.Hour, Location: time.UTC,
-		IdleTimeout: 30 * time.Minute, TombstoneTTL: 10 * time.Minute,
+		IdleTimeout: 30 * time.Minute, TombstoneTTL: 10 * time.Minute, Retention: DefaultRetention,
 	}
 }
 
@@ -57,10 +68,12 @@ const (
 	Duplicate                // its messageId was already in the open session: ignored
 	Late                     // older than the open session: counted in aggregates only
 	Replayed                 // at or before the key's recorded position: already applied
+	Outside                  // outside the retention window: ignored (see Sessionizer)
+	Invalid                  // a user key longer than maxKeyBytes: ignored
 )
 
 func (o Outcome) String() string {
-	return [...]string{"counted", "started", "duplicate", "late", "replayed"}[o]
+	return [...]string{"counted", "started", "duplicate", "late", "replayed", "outside", "invalid"}[o]
 }
 
 // position is where an event lies in its partition of the events topic.
@@ -112,11 +125,16 @@ type keyState struct {
 	// second close of it (two instances expiring the same orphaned key) counts once.
 	cended  uint64
 	touched int64 // processing time (Unix nanoseconds) of the last event or record
-	// While a checkpoint is built: the key's count of contributions, then the index of
-	// its record in its commit, and the index of that commit.
+	// While a checkpoint is built: the index of the key's record in its commit, and
+	// the index of that commit.
 	rec   int32
 	group int32
-	flags uint8
+	// Since the last checkpoint: a bound of what the key's contributions and session
+	// ends add to its commit (see contribBound), and the minute (Unix minutes) of its
+	// last contribution, whose minute is counted already.
+	cost    int32
+	lastMin int32
+	flags   uint8
 }
 
 // keyState flags.
@@ -126,6 +144,7 @@ const (
 	ksDirty                 // changed since the last checkpoint
 	ksEvents                // events applied since the last checkpoint (not only a close)
 	ksInflight              // in a commit of this instance not read back yet
+	ksRefused               // while a checkpoint is built: its contributions do not fit
 )
 
 // sessionEnd is what a closed session adds to the aggregates of the minute it ended in.
@@ -176,11 +195,34 @@ type Sessionizer struct {
 	// strs interns tenant and writer names, so a million keys share a few strings.
 	strs map[string]string
 
-	// Since the last checkpoint: keys changed (in order), contributions, closes.
+	// Since the last checkpoint: keys changed (in order), contributions, closes, and
+	// whether a key's cost reached keyBudget.
 	dirty    []string
 	contribs []contrib
 	closed   []closedSession
+	planned  []*keyState // the dirty keys' states, while a checkpoint is built
+	full     bool
 	seq      uint64 // last commit sequence number used
+
+	counts Counters
+}
+
+// Counters are what a sessionizer cut or left out, for metrics (see TakeCounters).
+type Counters struct {
+	// ValuesCapped counts aggregate dimension values cut to maxValueBytes and session
+	// texts cut to maxSessionValueBytes.
+	ValuesCapped int64
+	// Refused counts contributions left out of the aggregates because their key's
+	// record could not fit a commit (see Checkpoint); never when the caller checkpoints
+	// when NeedsCheckpoint says so.
+	Refused int64
+}
+
+// TakeCounters returns the counters and resets them.
+func (z *Sessionizer) TakeCounters() Counters {
+	c := z.counts
+	z.counts = Counters{}
+	return c
 }
 
 // NewSessionizer returns an empty sessionizer writing commits as self, with now as
@@ -205,6 +247,9 @@ func NewSessionizer(rules SessionRules, self string, now func() time.Time) *Sess
 	if rules.OrphanGrace <= 0 {
 		rules.OrphanGrace = min(time.Minute, rules.IdleTimeout/2)
 	}
+	if rules.Retention <= 0 {
+		rules.Retention = d.Retention
+	}
 	if now == nil {
 		now = time.Now
 	}
@@ -226,8 +271,23 @@ func (z *Sessionizer) Owns(key string) bool {
 }
 
 // Add applies one event found at pos (nil when not from a topic).
+//
+// An event whose minute lies outside the window [now − Retention, now +
+// maxFutureSkew] of the processing clock is ignored, neither aggregated nor
+// sessionized (outcome Outside): the store keeps no minute there (see Store), and a
+// session holding it would carry that time into the sessions and minutes it does
+// count (a year-1 or year-9999 timestamp would make every later event of the key
+// "late", or end its session). Its key's state is not touched.
 func (z *Sessionizer) Add(e *schemas.Event, pos *position) Outcome {
 	key := e.UserKey()
+	if len(key) > maxKeyBytes {
+		return Invalid
+	}
+	at := eventTime(e)
+	clock := z.now()
+	if !z.inWindow(at, clock) {
+		return Outside
+	}
 	ks := z.keys[key]
 	if ks == nil {
 		ks = &keyState{tenant: z.intern(e.Tenant)}
@@ -236,7 +296,7 @@ func (z *Sessionizer) Add(e *schemas.Event, pos *position) Outcome {
 	if pos != nil && ks.flags&ksPos != 0 && pos.atOrBefore(ks.pos) {
 		return Replayed
 	}
-	now := z.now().UnixNano()
+	now := clock.UnixNano()
 	if ks.open != nil && time.Duration(now-ks.touched) >= z.rules.IdleTimeout {
 		// Quiet for longer than the idle timeout: closed, as Expire would have done.
 		z.close(key, ks, EndInactivity)
@@ -248,7 +308,6 @@ func (z *Sessionizer) Add(e *schemas.Event, pos *position) Outcome {
 		ks.pos = *pos
 		ks.flags |= ksPos
 	}
-	at := eventTime(e)
 	id := hashID(e.MessageID)
 	if cur := ks.open; cur != nil {
 		if e.MessageID != "" && slices.Contains(cur.Seen, id) {
@@ -281,6 +340,18 @@ func (z *Sessionizer) Add(e *schemas.Event, pos *position) Outcome {
 	z.contribute(key, ks, e, at, out == Started)
 	return out
 }
+
+// inWindow reports whether the minute of at lies in [now − Retention, now +
+// maxFutureSkew].
+func (z *Sessionizer) inWindow(at, now time.Time) bool {
+	m := at.Truncate(time.Minute)
+	return !m.Before(now.Add(-z.rules.Retention).Truncate(time.Minute)) && !m.After(now.Add(maxFutureSkew))
+}
+
+// NeedsCheckpoint reports whether a key's contributions since the last checkpoint
+// reached keyBudget: the caller must checkpoint before the next Add, so that every
+// key's record and contributions fit one commit (see Checkpoint).
+func (z *Sessionizer) NeedsCheckpoint() bool { return z.full }
 
 // see records a messageId hash, keeping the last maxSeen.
 func (s *openSession) see(id uint64) {
@@ -333,10 +404,16 @@ func (z *Sessionizer) endReason(cur *openSession, e *schemas.Event, at time.Time
 }
 
 // campaignChanged: a new utm_source/medium/campaign, or arrival from another site.
+// The session holds its campaign cut to maxSessionValueBytes: the event's is compared
+// cut alike.
 func campaignChanged(s *schemas.Session, e *schemas.Event) bool {
 	c := e.Ctx.Campaign
 	if c.Source != "" || c.Medium != "" || c.Name != "" {
-		if c.Source != s.Campaign.Source || c.Medium != s.Campaign.Medium || c.Name != s.Campaign.Name {
+		same := func(ev, held string) bool {
+			ev, _ = capValue(ev, maxSessionValueBytes)
+			return ev == held
+		}
+		if !same(c.Source, s.Campaign.Source) || !same(c.Medium, s.Campaign.Medium) || !same(c.Name, s.Campaign.Name) {
 			return true
 		}
 	}
@@ -355,13 +432,15 @@ func SessionID(key, firstMessageID string) string {
 }
 
 func (z *Sessionizer) start(key string, ks *keyState, e *schemas.Event, at time.Time) {
+	c := e.Ctx.Campaign
 	s := schemas.Session{
-		SessionID: SessionID(key, e.MessageID), Tenant: ks.tenant, Source: e.Source, UserKey: key,
-		AnonymousID: e.AnonymousID, StartedAt: at, EndedAt: at,
-		Referrer: e.Ctx.Page.Referrer, Campaign: e.Ctx.Campaign,
+		SessionID: SessionID(key, e.MessageID), Tenant: ks.tenant, Source: z.text(e.Source), UserKey: key,
+		AnonymousID: z.text(e.AnonymousID), StartedAt: at, EndedAt: at,
+		Referrer: z.text(e.Ctx.Page.Referrer),
+		Campaign: schemas.Campaign{Name: z.text(c.Name), Source: z.text(c.Source), Medium: z.text(c.Medium), Term: z.text(c.Term), Content: z.text(c.Content)},
 	}
 	if en := e.Enrichment; en != nil {
-		s.Browser, s.OS, s.DeviceType = en.Browser, en.OS, en.DeviceType
+		s.Browser, s.OS, s.DeviceType = z.text(en.Browser), z.text(en.OS), z.text(en.DeviceType)
 	}
 	ks.open = &openSession{Session: s}
 	z.open++
@@ -370,11 +449,11 @@ func (z *Sessionizer) start(key string, ks *keyState, e *schemas.Event, at time.
 func (z *Sessionizer) count(s *openSession, e *schemas.Event, at time.Time, late bool) {
 	s.EventCount++
 	if e.UserID != "" && !late {
-		s.UserID = e.UserID
+		s.UserID = z.text(e.UserID)
 	}
 	if e.Type == schemas.TypePage || e.Type == schemas.TypeScreen {
 		s.PageviewCount++
-		page := pageOf(e)
+		page := z.text(pageOf(e))
 		if s.EntryPage == "" {
 			s.EntryPage = page
 		}
@@ -390,11 +469,44 @@ func (z *Sessionizer) count(s *openSession, e *schemas.Event, at time.Time, late
 	}
 }
 
+// text caps a session's text field (see maxSessionValueBytes).
+func (z *Sessionizer) text(v string) string {
+	v, cut := capValue(v, maxSessionValueBytes)
+	if cut {
+		z.counts.ValuesCapped++
+	}
+	return v
+}
+
+// keyBudget is what a key's contributions and session ends may add to a commit
+// before the sessionizer asks for a checkpoint (NeedsCheckpoint). One event adds
+// at most contribBound of six values of maxValueBytes, a minute (minuteBound) and two
+// session ends (an idle close and an end reason), about 2 KB; a record with texts of
+// at most maxSessionValueBytes, a key of at most maxKeyBytes and maxSeen hashes is
+// about 40 KB. So a key's part of a commit stays under keyBudget + 42 KB, within
+// maxCommitBytes, however many events of whatever content it receives.
+const keyBudget = maxCommitBytes / 2
+
 // contribute notes what event e of key adds to the aggregates of its minute.
 func (z *Sessionizer) contribute(key string, ks *keyState, e *schemas.Event, at time.Time, started bool) {
-	c := eventContrib(e, started)
+	c, capped := eventContrib(e, started)
+	z.counts.ValuesCapped += int64(capped)
 	c.ks, c.key, c.tenant, c.minute = ks, key, ks.tenant, at.Truncate(time.Minute).Unix()
+	z.charge(ks, c.minute, contribBound(&c))
 	z.contribs = append(z.contribs, c)
+}
+
+// charge adds n bytes, and the minute's own when the key's last contribution was to
+// another minute, to what ks adds to its next commit.
+func (z *Sessionizer) charge(ks *keyState, minute int64, n int) {
+	if m := int32(minute / 60); m != ks.lastMin {
+		ks.lastMin = m
+		n += minuteBound(ks.tenant)
+	}
+	ks.cost = int32(min(int64(ks.cost)+int64(n), 1<<30))
+	if ks.cost >= keyBudget {
+		z.full = true
+	}
 }
 
 // close ends ks's open session: it joins the closed sessions of the checkpoint, and the
@@ -411,12 +523,30 @@ func (z *Sessionizer) close(key string, ks *keyState, reason string) {
 		return // another instance's close of it was committed already (an orphan both expired)
 	}
 	z.closed = append(z.closed, closedSession{key, s})
-	z.contribs = append(z.contribs, contrib{ks: ks, key: key, tenant: ks.tenant, minute: s.EndedAt.Truncate(time.Minute).Unix()})
+	c := contrib{ks: ks, key: key, tenant: ks.tenant, minute: s.EndedAt.Truncate(time.Minute).Unix()}
+	end := sessionEnd{ID: s.SessionID, Minute: c.minute, DurationMs: s.DurationMs, Bounce: s.IsBounce}
+	z.charge(ks, c.minute, sketchInsertBytes+sizeEnd(&end)+binary.MaxVarintLen32) // the record's count of ends may grow
+	z.contribs = append(z.contribs, c)
 }
 
+// Interning: strings of at most maxInternBytes are interned, in a table of at most
+// maxInterned strings, emptied when full (the strings in use stay where they are
+// used; new ones are shared again from then on). Browser names and the like come
+// from clients: whatever they send, the table stays bounded.
+const (
+	maxInterned    = 4096
+	maxInternBytes = 64
+)
+
 func (z *Sessionizer) intern(s string) string {
+	if len(s) > maxInternBytes {
+		return s
+	}
 	if v, ok := z.strs[s]; ok {
 		return v
+	}
+	if len(z.strs) >= maxInterned {
+		clear(z.strs)
 	}
 	z.strs[s] = s
 	return s

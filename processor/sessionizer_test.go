@@ -3,6 +3,7 @@ package processor
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -48,7 +49,9 @@ func closedBy(z *Sessionizer) []schemas.Session {
 }
 
 func run(rules SessionRules, events []ev) (closed []schemas.Session, outcomes []Outcome, z *Sessionizer) {
-	z = NewSessionizer(rules, "test", (&clock{t0}).now)
+	// The processing clock a day after t0: the events, up to 14 hours after t0, lie in
+	// its retention window.
+	z = NewSessionizer(rules, "test", (&clock{t0.Add(24 * time.Hour)}).now)
 	for _, v := range events {
 		outcomes = append(outcomes, z.Add(v.event(), nil))
 	}
@@ -231,5 +234,157 @@ func TestARedeliveredEventIsSkippedByItsPosition(t *testing.T) {
 	}
 	if len(c.Minutes) != 1 || c.Minutes[0].TotalEvents() != 1 || !c.Minutes[0].Start.Equal(t0.Add(2*time.Minute)) {
 		t.Errorf("the new owner's commit counts %d minutes (%+v), want only its own 1 event", len(c.Minutes), c.Minutes)
+	}
+}
+
+// Events whose minute lies outside [now − Retention, now + maxFutureSkew] of the
+// processing clock are ignored: no minute is opened for them, no session holds them,
+// their key's state is not touched.
+func TestEventsOutsideTheRetentionWindowAreIgnored(t *testing.T) {
+	now := t0
+	tests := []struct {
+		name string
+		at   time.Time
+		want Outcome
+	}{
+		{"an event now is counted", now, Started},
+		{"an event 47 hours ago is counted", now.Add(-47 * time.Hour), Started},
+		{"an event in the first minute of the window is counted", now.Add(-DefaultRetention).Truncate(time.Minute), Started},
+		{"an event in the minute before is ignored", now.Add(-DefaultRetention - time.Minute), Outside},
+		{"an event in year 1 is ignored", time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC), Outside},
+		{"an event without a time is ignored", time.Time{}, Outside},
+		{"an event 10 minutes ahead is counted", now.Add(maxFutureSkew), Started},
+		{"an event 11 minutes ahead is ignored", now.Add(maxFutureSkew + time.Minute), Outside},
+		{"an event in year 9999 is ignored", time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC), Outside},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			z := NewSessionizer(DefaultSessionRules(), "me", (&clock{now}).now)
+			e := ev{0, "m1", "", "/", "", "", ""}.event()
+			e.Timestamp = schemas.NewTime(tc.at)
+			if tc.at.IsZero() {
+				e.Timestamp = nil
+			}
+			if got := z.Add(e, &position{Ledger: 1}); got != tc.want {
+				t.Fatalf("outcome %v, want %v", got, tc.want)
+			}
+			cp := z.Checkpoint()
+			if tc.want == Outside && (z.Keys() != 0 || len(cp.Commits) != 0) {
+				t.Errorf("an ignored event left %d keys and %d commits", z.Keys(), len(cp.Commits))
+			}
+			if tc.want != Outside && (len(cp.Commits) != 1 || len(cp.Commits[0].Minutes) != 1 || cp.Commits[0].Minutes[0].TotalEvents() != 1) {
+				t.Errorf("a counted event is not in its commit's minute")
+			}
+		})
+	}
+}
+
+// What a client sends cannot grow a session's record: its texts are cut, a user key
+// no collector writes is refused.
+func TestSessionTextsAreCapped(t *testing.T) {
+	z := NewSessionizer(DefaultSessionRules(), "me", (&clock{t0}).now)
+	long := strings.Repeat("é", 30_000)
+	e := ev{0, "m1", "", "/" + long, "https://" + long, long, long}.event()
+	e.Ctx.Campaign = schemas.Campaign{Name: long, Source: long, Medium: long, Term: long, Content: long}
+	e.Enrichment = &schemas.Enrichment{Browser: long, OS: long, DeviceType: long}
+	e.Source = long
+	z.Add(e, nil)
+	s := z.keys["anon-1"].open.Session
+	for i, v := range []string{s.EntryPage, s.ExitPage, s.Referrer, s.UserID, s.Source, s.Browser, s.OS, s.DeviceType,
+		s.Campaign.Name, s.Campaign.Source, s.Campaign.Medium, s.Campaign.Term, s.Campaign.Content} {
+		if len(v) > maxSessionValueBytes || len(v) < maxSessionValueBytes-1 {
+			t.Errorf("text %d: %d bytes, want %d (cut on a character)", i, len(v), maxSessionValueBytes)
+		}
+	}
+	if c := z.TakeCounters(); c.ValuesCapped < 10 {
+		t.Errorf("%d values counted as capped", c.ValuesCapped)
+	}
+	k := ev{0, "m2", "", "/", "", "", ""}.event()
+	k.AnonymousID = strings.Repeat("k", maxKeyBytes+1)
+	if out := z.Add(k, nil); out != Invalid || z.Keys() != 1 {
+		t.Errorf("a key of %d bytes: outcome %v, %d keys held; want %v, 1", len(k.AnonymousID), out, z.Keys(), Invalid)
+	}
+}
+
+// Interned strings (browser names and the like, from clients) stay bounded, whatever
+// other writers' commits hold.
+func TestInternedStringsStayBounded(t *testing.T) {
+	z := NewSessionizer(DefaultSessionRules(), "me", (&clock{t0}).now)
+	other := NewSessionizer(DefaultSessionRules(), "other", (&clock{t0}).now)
+	for i := range 20_000 {
+		e := ev{0, fmt.Sprint("m", i), "", "/", "", "", ""}.event()
+		e.AnonymousID = fmt.Sprint("anon-", i)
+		e.Enrichment = &schemas.Enrichment{Browser: fmt.Sprint("Browser/", i), OS: fmt.Sprint("OS-", i) + strings.Repeat("x", 100), DeviceType: "desktop"}
+		other.Add(e, &position{Ledger: 1, Entry: int64(i)})
+	}
+	for _, c := range other.Checkpoint().Commits {
+		b, _ := appendCommit(nil, c)
+		d, err := decodeCommit(b, z.intern)
+		if err != nil {
+			t.Fatal(err)
+		}
+		z.Evaluate(d)
+	}
+	if z.Open() != 20_000 || len(z.strs) > maxInterned {
+		t.Errorf("%d sessions loaded, %d strings interned; want 20,000 and at most %d", z.Open(), len(z.strs), maxInterned)
+	}
+	for s := range z.strs {
+		if len(s) > maxInternBytes {
+			t.Fatalf("a string of %d bytes interned", len(s))
+		}
+	}
+}
+
+// One key with 2,500 events an hour apart (each closing the previous session) costs
+// one key's state, one session message per session and a few commits: nothing grows
+// with the square of the events, and the commits stay within the limit.
+func TestOneKeyWithEventsAnHourApartCostsBoundedState(t *testing.T) {
+	const n = 2500
+	now := t0.Add(n * time.Hour)
+	tests := []struct {
+		name         string
+		retention    time.Duration
+		wantSessions int
+	}{
+		// 105 days: the processor's retention cannot be that long (at most 93 days);
+		// the sessionizer's can, to show the cost of the whole burst.
+		{"with a retention holding them all, each starts a session", (n + 1) * time.Hour, n},
+		{"with the default retention, the 49 of the last 48 hours do", DefaultRetention, 49},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			rules := DefaultSessionRules()
+			rules.Retention = tc.retention
+			f := newFeeder(t, rules, now)
+			start := time.Now()
+			outside := 0
+			for i := range n {
+				e := ev{time.Duration(i+1) * time.Hour, fmt.Sprint("m", i), "", "/", "", "", ""}.event()
+				if f.add(e) == Outside {
+					outside++
+				}
+			}
+			f.checkpoint()
+			if f.z.Keys() != 1 || len(f.z.contribs) != 0 || len(f.z.closed) != 0 || outside != n-tc.wantSessions {
+				t.Errorf("%d keys, %d contributions and %d closes held, %d events outside; want 1, 0, 0, %d", f.z.Keys(), len(f.z.contribs), len(f.z.closed), outside, n-tc.wantSessions)
+			}
+			if f.closed != tc.wantSessions-1 || f.ended != int64(tc.wantSessions-1) || f.events != int64(tc.wantSessions) {
+				t.Errorf("%d sessions closed, %d ends and %d events counted; want %d, %d, %d", f.closed, f.ended, f.events, tc.wantSessions-1, tc.wantSessions-1, tc.wantSessions)
+			}
+			if f.commits > 3 {
+				t.Errorf("%d commits, want at most 3", f.commits)
+			}
+			t.Logf("%d events: %d sessions closed, %d commits (largest %d bytes), %d aggregate messages, in %v",
+				n, f.closed, f.commits, f.largest, f.messages, time.Since(start).Round(time.Millisecond))
+		})
+	}
+}
+
+// A session holds its campaign cut; the same long campaign again is no change.
+func TestALongCampaignRepeatedKeepsItsSession(t *testing.T) {
+	long := strings.Repeat("c", 3*maxSessionValueBytes)
+	_, outcomes, z := run(DefaultSessionRules(), []ev{{0, "a", "", "/", "", long, ""}, {time.Minute, "b", "", "/p", "", long, ""}, {2 * time.Minute, "c", "", "/q", "", long + "x", ""}})
+	if fmt.Sprint(outcomes) != "[started counted counted]" || z.Open() != 1 {
+		t.Errorf("outcomes %v with %d open sessions, want [started counted counted] and 1 (the change is past the cut)", outcomes, z.Open())
 	}
 }

@@ -6,6 +6,8 @@ import (
 	"strconv"
 
 	"github.com/apache/pulsar-client-go/pulsar"
+
+	"github.com/clicktrail/clicktrail/schemas"
 )
 
 // markerProperty marks a session-state message that is no commit: an instance writes
@@ -82,7 +84,8 @@ func (p *pipeline) take(ctx context.Context, msg pulsar.Message) error {
 	if props[writerProperty] != p.writer || c == nil {
 		var err error
 		if c, err = decodeCommit(msg.Payload(), p.z.intern); err != nil {
-			p.log.Warn("undecodable commit skipped", "err", err, "message_id", msg.ID().String())
+			p.m.skipped.WithLabelValues(schemas.TopicSessionState, "undecodable").Inc()
+			p.log.Warn("undecodable commit skipped", "err", err, "message_id", msg.ID().String(), "bytes", len(msg.Payload()))
 			return nil
 		}
 	}

@@ -15,25 +15,52 @@ const LiveWindow = 5 * time.Minute
 // Store holds the merged per-minute aggregates of every tenant: the sum of the
 // partial aggregates read from the aggregates topic (counts added, visitor sketches
 // merged). It is safe for concurrent use.
+//
+// It keeps the minutes of the retention window of its processing clock: from the
+// minute retention before now to 2·maxFutureSkew after now (twice the sessionizer's
+// skew, so that a minute one instance counted is not refused by another whose clock
+// is a little behind). A partial outside it is dropped, and older minutes are pruned
+// as the clock moves on. Each minute's dimensions are bounded (see Minute.count), so
+// the store is bounded by tenants × minutes of the window × 6 × 1001 values of at most
+// maxValueBytes, whatever the events.
 type Store struct {
-	mu      sync.RWMutex
-	tenants map[string]map[int64]*Minute
+	mu        sync.RWMutex
+	tenants   map[string]map[int64]*Minute
+	retention time.Duration
+	now       func() time.Time
+	pruned    int64 // the minute (Unix seconds) of the last prune
 }
 
-// NewStore returns an empty store.
-func NewStore() *Store { return &Store{tenants: map[string]map[int64]*Minute{}} }
+// NewStore returns an empty store keeping retention of minutes before now (its
+// processing clock; time.Now when nil) [DefaultRetention when not positive].
+func NewStore(retention time.Duration, now func() time.Time) *Store {
+	if retention <= 0 {
+		retention = DefaultRetention
+	}
+	if now == nil {
+		now = time.Now
+	}
+	return &Store{tenants: map[string]map[int64]*Minute{}, retention: retention, now: now}
+}
 
-// Add merges partial aggregates into the store.
-func (s *Store) Add(partials []*Minute) {
+// Add merges partial aggregates into the store, and returns how many it dropped:
+// outside the window, or not starting on a minute.
+func (s *Store) Add(partials []*Minute) (dropped int) {
+	lo, hi := s.window()
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.prune(lo)
 	for _, p := range partials {
+		at := p.Start.Unix()
+		if at < lo || at > hi || at%60 != 0 {
+			dropped++
+			continue
+		}
 		mins := s.tenants[p.Tenant]
 		if mins == nil {
 			mins = map[int64]*Minute{}
 			s.tenants[p.Tenant] = mins
 		}
-		at := p.Start.Unix()
 		m := mins[at]
 		if m == nil {
 			m = NewMinute(p.Tenant, p.Start)
@@ -41,6 +68,51 @@ func (s *Store) Add(partials []*Minute) {
 		}
 		_ = m.Merge(p) // same tenant and minute: cannot fail
 	}
+	return dropped
+}
+
+// window returns the first and last minute (Unix seconds) the store keeps.
+func (s *Store) window() (lo, hi int64) {
+	now := s.now()
+	return now.Add(-s.retention).Truncate(time.Minute).Unix(), now.Add(2 * maxFutureSkew).Unix()
+}
+
+// prune drops the minutes before lo, once a minute.
+func (s *Store) prune(lo int64) {
+	if lo <= s.pruned {
+		return
+	}
+	s.pruned = lo
+	for tenant, mins := range s.tenants {
+		for at := range mins {
+			if at < lo {
+				delete(mins, at)
+			}
+		}
+		if len(mins) == 0 {
+			delete(s.tenants, tenant)
+		}
+	}
+}
+
+// Prune drops the minutes that left the window, as Add does (for a store that
+// receives nothing).
+func (s *Store) Prune() {
+	lo, _ := s.window()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.prune(lo)
+}
+
+// Len reports how many tenant-minutes the store holds.
+func (s *Store) Len() int {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	n := 0
+	for _, mins := range s.tenants {
+		n += len(mins)
+	}
+	return n
 }
 
 // Stats is what the dashboard API answers for one tenant and time range.

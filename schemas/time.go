@@ -18,6 +18,33 @@ func NewTime(t time.Time) *Time { return &Time{t} }
 // errTimestamp is the reason a timestamp is rejected; the decoder adds the field.
 const errTimestamp = "must be an RFC 3339 timestamp"
 
+// MinYear and MaxYear bound the year, in UTC, of every timestamp the pipeline stores:
+// RFC 3339, the stored encoding (MarshalJSON) and Parquet readers take four-digit years
+// only. An offset can move a timestamp written in year 0001 or 9999 past them
+// ("0001-01-01T00:00:00+01:00" is in year 0 in UTC).
+const (
+	MinYear = 1
+	MaxYear = 9999
+)
+
+// errYearRange is the reason a timestamp outside MinYear..MaxYear is rejected.
+const errYearRange = "must lie in the years 0001 to 9999 in UTC"
+
+// InYearRange reports whether t, in UTC, lies in the years MinYear to MaxYear.
+func InYearRange(t time.Time) bool {
+	y := t.UTC().Year()
+	return y >= MinYear && y <= MaxYear
+}
+
+// CheckYearRange returns a *ValidationError naming field when t is set and outside the
+// years MinYear to MaxYear in UTC, and nil otherwise.
+func CheckYearRange(field string, t *Time) error {
+	if t == nil || InYearRange(t.Time) {
+		return nil
+	}
+	return invalid(field, errYearRange)
+}
+
 // ParseTime parses s as Time does: RFC 3339, fractional seconds optional.
 func ParseTime(s string) (time.Time, error) {
 	if !rfc3339Shape(s) {

@@ -2,6 +2,7 @@ package schemas
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 	"time"
 )
@@ -69,5 +70,41 @@ func TestTimeDecodesWhatItEncodes(t *testing.T) {
 	}
 	if err := json.Unmarshal([]byte(`{"T":1764064800}`), &got); err == nil {
 		t.Errorf("a number was taken for a timestamp")
+	}
+}
+
+func TestTimestampsAreBoundedToTheYears0001To9999InUTC(t *testing.T) {
+	tests := []struct {
+		name, in string
+		ok       bool
+	}{
+		{"the first instant of year 0001 is kept", "0001-01-01T00:00:00Z", true},
+		{"the last instant of year 9999 is kept", "9999-12-31T23:59:59.999Z", true},
+		{"year 0000 is refused", "0000-06-01T00:00:00Z", false},
+		{"an offset that moves year 0001 to year 0 in UTC is refused", "0001-01-01T00:00:00+01:00", false},
+		{"an offset that moves year 9999 to year 10000 in UTC is refused", "9999-12-31T23:30:00-01:00", false},
+		{"an offset that stays within year 9999 is kept", "9999-12-31T22:00:00-01:00", true},
+		{"an ordinary timestamp is kept", "2026-11-25T10:00:00+05:30", true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			v, err := ParseTime(tc.in)
+			if err != nil {
+				t.Fatalf("ParseTime(%q): %v", tc.in, err)
+			}
+			err = CheckYearRange("sentAt", NewTime(v))
+			if tc.ok != (err == nil) {
+				t.Fatalf("CheckYearRange(%s) = %v, want ok %v", tc.in, err, tc.ok)
+			}
+			if err != nil && !strings.HasPrefix(err.Error(), "sentAt: ") {
+				t.Errorf("error %q does not name the field", err)
+			}
+			if InYearRange(v) != tc.ok {
+				t.Errorf("InYearRange(%s) = %v", tc.in, !tc.ok)
+			}
+		})
+	}
+	if err := CheckYearRange("timestamp", nil); err != nil {
+		t.Errorf("an absent timestamp: %v", err)
 	}
 }

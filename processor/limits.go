@@ -1,0 +1,58 @@
+package processor
+
+import (
+	"strings"
+	"unicode/utf8"
+)
+
+// Bounds on what a client's text can cost. Whatever the events hold, a value of an
+// aggregate dimension, a session's text and a user key have a bounded size, so a
+// commit (see Checkpoint) and the store (see Store) have a bounded size too.
+const (
+	// maxValueBytes caps a value of an aggregate dimension (page path, event name,
+	// referrer host, utm_source, browser, device type), cut on a UTF-8 boundary.
+	maxValueBytes = 200
+	// maxDistinctValues is how many distinct values one dimension of one tenant-minute
+	// keeps; the others are counted under otherValue (see Minute.count).
+	maxDistinctValues = 1000
+	// otherValue counts the values of a dimension beyond maxDistinctValues.
+	otherValue = "(other)"
+	// maxSessionValueBytes caps each text field of a session (entry and exit page,
+	// referrer, campaign, user and anonymous ids, source, browser, os, device type):
+	// the session travels in every commit of its key.
+	maxSessionValueBytes = 2048
+	// maxKeyBytes bounds a user key: the collector accepts ids of at most 512
+	// characters (schemas.MaxIDLength), 2048 bytes at most. An event with a longer
+	// key was not written by a collector; it is ignored (outcome Invalid).
+	maxKeyBytes = 4 * 512
+)
+
+// capValue returns s as valid UTF-8 (each invalid sequence replaced by U+FFFD) of at
+// most limit bytes, cut on a character boundary, and whether it changed s. It is a
+// pure function of s: every instance makes the same value of the same input.
+func capValue(s string, limit int) (string, bool) {
+	if len(s) <= limit && utf8.ValidString(s) {
+		return s, false
+	}
+	s = cutUTF8(s, limit)
+	if !utf8.ValidString(s) {
+		s = cutUTF8(strings.ToValidUTF8(s, "\uFFFD"), limit)
+	}
+	return s, true
+}
+
+// cutUTF8 cuts s to at most limit bytes, before the character that crosses the limit
+// (a byte that starts no character within 3 bytes of it is cut through).
+func cutUTF8(s string, limit int) string {
+	if len(s) <= limit {
+		return s
+	}
+	i := limit
+	for j := 0; j < utf8.UTFMax-1 && i > 0 && !utf8.RuneStart(s[i]); j++ {
+		i--
+	}
+	if !utf8.RuneStart(s[i]) {
+		i = limit
+	}
+	return s[:i]
+}
