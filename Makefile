@@ -17,7 +17,7 @@ GOTEST_FLAGS ?= -count=1 -timeout 25m
 FUZZ_EVENTS ?= 100000x
 FUZZ_BATCHES ?= 30000x
 
-.PHONY: help run demo up down status provision build test test-go test-sdk fuzz lint bench bench-steps chaos vulncheck images clean
+.PHONY: help run demo up down status provision build test test-go test-sdk fuzz lint bench bench-steps chaos hostile vulncheck images clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -82,12 +82,17 @@ bench-steps:
 	-CLICKTRAIL_BENCH_EVENTS=1000000 $(GO) test -run '^$$' -bench 'BenchmarkBacklog|BenchmarkLatency' -benchtime 1x -timeout 30m ./processor/ | tee $(BENCH_DIR)/processor-backlog.txt
 	-CLICKTRAIL_BENCH_EVENTS=1000000 $(GO) test -run '^$$' -bench BenchmarkBacklog -benchtime 1x -timeout 30m ./archiver/ | tee $(BENCH_DIR)/archiver-backlog.txt
 	-$(GO) test -run '^$$' -bench BenchmarkEndToEnd -benchtime 1x -timeout 20m ./deploy/bench/ | tee $(BENCH_DIR)/e2e.txt
+	@# The adversarial soak (issue 14): raises its open-file limit itself for the 2,000 slow connections.
+	-CLICKTRAIL_SOAK_EVENTS=1000000 $(GO) test -run '^$$' -bench BenchmarkSoak -benchtime 1x -timeout 60m ./deploy/hostile/ | tee $(BENCH_DIR)/soak.txt
 	-deploy/local/bench-client.sh | tee $(BENCH_DIR)/go-client.txt
 	-deploy/local/bench-collector.sh | tee $(BENCH_DIR)/collector.txt
 	-cd sdk-js && { [ -d node_modules ] || npm ci --no-audit --no-fund --loglevel=error; } && npm run test:size | tee ../$(BENCH_DIR)/sdk-size.txt
 
 chaos: ## run the fault suite's long profile and print its table
 	@deploy/local/with-services.sh env CLICKTRAIL_CHAOS_PROFILE=long $(GO) test -count=1 -v -run TestChaos -timeout 40m ./deploy/chaos/
+
+hostile: ## run the hostile-input suite's long profile and print its table
+	@deploy/local/with-services.sh env CLICKTRAIL_HOSTILE_PROFILE=long $(GO) test -count=1 -v -run TestHostile -timeout 30m ./deploy/hostile/
 
 vulncheck: ## scan the module with govulncheck (its database built from the vulndb module)
 	@deploy/local/vulncheck.sh

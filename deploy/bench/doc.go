@@ -8,7 +8,8 @@
 // `npm run test:size`. It prints one markdown table with each figure, the baseline
 // measured in the same run, their ratio, and the goal the issues set, met or not.
 // Where a benchmark ran several times (-count) it takes the median, as benchstat does.
-// A step that did not run shows as "not run".
+// A step that did not run shows as "not run". The adversarial soak's figures (issue
+// 14) come from deploy/hostile's BenchmarkSoak, teed into soak.txt.
 //
 // BenchmarkEndToEnd (e2e_bench_test.go) runs the collector, the processor and the
 // archiver as child processes against the real Pulsar and S3 server, on a namespace of

@@ -66,6 +66,7 @@ func Rows(in Inputs) []Row {
 	rows = append(rows, processorRows(&in.Bench)...)
 	rows = append(rows, sdkRow(in.SDKBytes))
 	rows = append(rows, e2eRows(&in.Bench)...)
+	rows = append(rows, soakRows(&in.Bench)...)
 	return rows
 }
 

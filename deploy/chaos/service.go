@@ -129,6 +129,17 @@ func (s *Service) signal(sig syscall.Signal, wait time.Duration) error {
 	}
 }
 
+// Pid is the running process's id, 0 when it does not run (the hostile suite reads
+// its memory from /proc/<pid>/status).
+func (s *Service) Pid() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cmd == nil {
+		return 0
+	}
+	return s.cmd.Process.Pid
+}
+
 // Unexpected lists the exits nobody asked for.
 func (s *Service) Unexpected() []string {
 	s.mu.Lock()

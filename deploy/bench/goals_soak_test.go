@@ -1,0 +1,62 @@
+package bench
+
+import (
+	"strings"
+	"testing"
+)
+
+// soakOutput is BenchmarkSoak's output (a run of 20,000 events, its figures rounded),
+// one result line as go test prints it.
+const soakOutput = `goos: linux
+goarch: amd64
+pkg: github.com/clicktrail/clicktrail/deploy/hostile
+cpu: AMD EPYC
+BenchmarkSoak-2   	       1	57213136143 ns/op	     20000 adversarial-accepted	     20000 adversarial-archived	       126.1 adversarial-archiver-peak-MiB	        71.83 adversarial-collector-peak-MiB	      4000 adversarial-events/s	         0 adversarial-exits	     20000 adversarial-outside	     20000 adversarial-processed	        31.06 adversarial-processor-peak-MiB	         1.143 archiver-peak-ratio	         0 baseline-legit-non200	        14.19 baseline-legit-p99-ms	         1.042 collector-peak-ratio	         0 legit-non200	         4.673 legit-p50-ms	        46.26 legit-p99-ms	      3000 legit-requests	       100.0 legit-requests/s	     20000 ordinary-accepted	     20000 ordinary-archived	       110.4 ordinary-archiver-peak-MiB	        68.95 ordinary-collector-peak-MiB	      4000 ordinary-events/s	         0 ordinary-exits	         0 ordinary-outside	     20000 ordinary-processed	        15.00 ordinary-processor-peak-MiB	         2.071 processor-peak-ratio	       168.4 slow-collector-peak-MiB	      2000 slow-connections	      1990 slow-mean-held	      1998 slow-min-held	     20000 soak-events
+PASS
+`
+
+func TestTheSoakIsJudgedAgainstItsOrdinaryRun(t *testing.T) {
+	var bs Benchmarks
+	if err := bs.ParseBenchmarks(strings.NewReader(soakOutput)); err != nil {
+		t.Fatal(err)
+	}
+	rows := Rows(Inputs{Bench: bs})
+	tests := []struct {
+		part, figure                    string
+		value, baseline, ratio, verdict string
+	}{
+		{"collector", "adversarial soak, 20,000 events", "72 MiB", "69 MiB ordinary run", "1.04×", Met},
+		{"processor", "adversarial soak, 20,000 events", "31 MiB", "15 MiB ordinary run", "2.07×", NotMet},
+		{"archiver", "adversarial soak, 20,000 events", "126 MiB", "110 MiB ordinary run", "1.14×", Met},
+		{"end-to-end", "adversarial soak: events accepted",
+			"ordinary 20,000 / 20,000 / 20,000; adversarial 20,000 / 20,000 / 20,000 (20,000 outside the processor's window)", "—", "—", Met},
+		{"collector", "p99 latency of 100 legitimate requests/s of 20 events while 2,000 slow",
+			"46.3 ms (p50 4.7 ms); 0 of 3,000 not 200; at least 1,998 slow connections held (mean 1,990)", "14.2 ms without them", "3.3×", Met},
+		{"collector", "peak RSS while 2,000 slow connections", "168 MiB", "—", "—", Met},
+	}
+	for _, tt := range tests {
+		t.Run(tt.part+" "+tt.figure, func(t *testing.T) {
+			r := rowOf(t, rows, tt.part, tt.figure)
+			if r.Value != tt.value || r.Baseline != tt.baseline || r.Ratio != tt.ratio || r.Verdict != tt.verdict {
+				t.Errorf("got value %q, baseline %q, ratio %q, verdict %q\nwant value %q, baseline %q, ratio %q, verdict %q",
+					r.Value, r.Baseline, r.Ratio, r.Verdict, tt.value, tt.baseline, tt.ratio, tt.verdict)
+			}
+		})
+	}
+}
+
+func TestASoakThatLostEventsOrHeldTooFewConnectionsMissesItsGoals(t *testing.T) {
+	out := strings.Replace(soakOutput, "20000 adversarial-archived", "19980 adversarial-archived", 1)
+	out = strings.Replace(out, "1990 slow-mean-held", "1500 slow-mean-held", 1)
+	var bs Benchmarks
+	if err := bs.ParseBenchmarks(strings.NewReader(out)); err != nil {
+		t.Fatal(err)
+	}
+	rows := Rows(Inputs{Bench: bs})
+	if r := rowOf(t, rows, "end-to-end", "adversarial soak: events accepted"); r.Verdict != NotMet {
+		t.Errorf("20 events not archived: %q %s", r.Value, r.Verdict)
+	}
+	if r := rowOf(t, rows, "collector", "p99 latency of 100 legitimate"); r.Verdict != NotMet {
+		t.Errorf("1,500 slow connections held on average: %q %s", r.Value, r.Verdict)
+	}
+}
