@@ -32,7 +32,7 @@ type table struct {
 var (
 	eventsTable = &table{
 		name: "events", schema: parquet.SchemaOf(schemas.EventRow{}), text: textColumnsOf(reflect.TypeFor[schemas.EventRow]()),
-		blobs: []string{"properties", "traits", "context"},
+		blobs: []string{"properties", "traits", "context", "integrations"},
 		// An event is at most schemas.MaxEventBytes (32 KB) plus enrichment: ≤ 70 MB.
 		prefetch: 2000,
 		// Placed by received_at: the collector's clock, not the client's.

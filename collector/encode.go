@@ -19,11 +19,13 @@ func appendEvent(dst []byte, e *schemas.Event) []byte {
 	dst = appendString(dst, e.Type)
 	dst = appendStringField(dst, `,"event":`, e.Event)
 	dst = appendStringField(dst, `,"name":`, e.Name)
+	dst = appendStringField(dst, `,"category":`, e.Category)
 	dst = appendStringField(dst, `,"messageId":`, e.MessageID)
 	dst = appendStringField(dst, `,"anonymousId":`, e.AnonymousID)
 	dst = appendStringField(dst, `,"userId":`, e.UserID)
 	dst = appendStringField(dst, `,"groupId":`, e.GroupID)
 	dst = appendStringField(dst, `,"previousId":`, e.PreviousID)
+	dst = appendStringField(dst, `,"channel":`, e.Channel)
 	dst = appendTimeField(dst, `,"timestamp":`, e.Timestamp)
 	dst = appendTimeField(dst, `,"originalTimestamp":`, e.OriginalTimestamp)
 	dst = appendTimeField(dst, `,"sentAt":`, e.SentAt)
@@ -48,6 +50,9 @@ func appendEvent(dst []byte, e *schemas.Event) []byte {
 		dst = appendStringField(dst, `,"deviceType":`, en.DeviceType)
 		if en.IsBot {
 			dst = append(dst, `,"isBot":true`...)
+		}
+		if en.ServerSide {
+			dst = append(dst, `,"serverSide":true`...)
 		}
 		if len(dst) > n {
 			dst = append(dst[:n], dst[n+1:]...) // the first field's comma

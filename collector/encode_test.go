@@ -58,9 +58,9 @@ func TestAppendEventEncodesAsEncodingJSON(t *testing.T) {
 	}
 	for _, s := range awkward {
 		events = append(events, &schemas.Event{
-			Type: s, Event: s, Name: s, MessageID: s, AnonymousID: s, UserID: s, GroupID: s, PreviousID: s,
+			Type: s, Event: s, Name: s, Category: s, MessageID: s, AnonymousID: s, UserID: s, GroupID: s, PreviousID: s, Channel: s,
 			Tenant: s, Source: s, MessageIDGenerated: s == "",
-			Enrichment: &schemas.Enrichment{IP: s, Browser: s, BrowserVersion: s, OS: s, OSVersion: s, DeviceType: s, IsBot: s != ""},
+			Enrichment: &schemas.Enrichment{IP: s, Browser: s, BrowserVersion: s, OS: s, OSVersion: s, DeviceType: s, IsBot: s != "", ServerSide: s == "plain"},
 		})
 	}
 	for _, raw := range []string{`{ "a" : [1, 2 ,{"b":"<&>"}] }`, "{\"a\":\"\u2028\"}", `{"a":"x y", "b":"—"}`, `{"a":"\u003c"}`, `{}`, "{\n}"} {

@@ -64,15 +64,18 @@ func newEnricher(keepFullIP bool) *enricher {
 }
 
 // enrich sets the collector-owned fields of e: receivedAt, the corrected timestamp (the
-// client's kept as originalTimestamp), a generated messageId when there is none, the
-// client IP (anonymized unless keepFullIP), the parsed user agent and bot flag, the
-// campaign from the page URL when the context has none, and tenant and source.
+// client's kept as originalTimestamp), sentAt (the batch's when the event has none), a
+// generated messageId when there is none, the IP (see ip), the parsed user agent and
+// bot flag unless the event is server-side (see serverSide), the campaign from the page
+// URL when the context has none, and tenant and source. context.ip is stored
+// anonymized unless keepFullIP, like the IP.
 //
 // It rejects the event, with a *schemas.ValidationError naming the field and leaving e
 // as it was, when a timestamp to be stored (the client's original: originalTimestamp,
-// or timestamp when there is none; sentAt; the corrected timestamp) lies outside the
-// years 0001 to 9999 in UTC: readers downstream refuse such a year, so the event goes
-// to events-invalid instead of being acknowledged and lost later.
+// or timestamp when there is none; sentAt, the event's or its batch's; the corrected
+// timestamp) lies outside the years 0001 to 9999 in UTC: readers downstream refuse
+// such a year, so the event goes to events-invalid instead of being acknowledged and
+// lost later.
 func (en *enricher) enrich(e *schemas.Event, r *requestInfo) error {
 	original, originalField := e.OriginalTimestamp, "originalTimestamp"
 	if original == nil {
@@ -81,12 +84,12 @@ func (en *enricher) enrich(e *schemas.Event, r *requestInfo) error {
 	if err := schemas.CheckYearRange(originalField, original); err != nil {
 		return err
 	}
-	if err := schemas.CheckYearRange("sentAt", e.SentAt); err != nil {
-		return err
-	}
 	sentAt := e.SentAt
 	if sentAt == nil {
 		sentAt = r.sentAt
+	}
+	if err := schemas.CheckYearRange("sentAt", sentAt); err != nil {
+		return err
 	}
 	ts := schemas.CorrectTimestamp(original, sentAt, r.receivedAt)
 	if !schemas.InYearRange(ts) {
@@ -96,6 +99,7 @@ func (en *enricher) enrich(e *schemas.Event, r *requestInfo) error {
 	e.ReceivedAt = schemas.NewTime(r.receivedAt)
 	e.OriginalTimestamp = original
 	e.Timestamp = schemas.NewTime(ts)
+	e.SentAt = sentAt
 	e.MessageIDGenerated = false
 	if e.MessageID == "" {
 		e.MessageID = uuid.NewString()
@@ -103,13 +107,19 @@ func (en *enricher) enrich(e *schemas.Event, r *requestInfo) error {
 	}
 	e.Tenant, e.Source = r.source.Tenant, r.source.ID
 
-	x := &schemas.Enrichment{IP: r.ip(en.keepFullIP)}
-	if p, ok := en.agent(e, r); ok {
-		x.Browser, x.BrowserVersion = p.Browser, p.BrowserVersion
-		x.OS, x.OSVersion = p.OS, p.OSVersion
-		x.DeviceType, x.IsBot = p.DeviceType, p.IsBot
+	x := &schemas.Enrichment{IP: en.ip(e, r), ServerSide: serverSide(e, r.source)}
+	if !x.ServerSide {
+		if p, ok := en.agent(e, r); ok {
+			x.Browser, x.BrowserVersion = p.Browser, p.BrowserVersion
+			x.OS, x.OSVersion = p.OS, p.OSVersion
+			x.DeviceType, x.IsBot = p.DeviceType, p.IsBot
+		}
 	}
 	e.Enrichment = x
+	if e.Ctx.IP != "" && !en.keepFullIP {
+		e.Ctx.IP = anonymizedText(e.Ctx.IP)
+		e.Context = withContextIP(e.Context, e.Ctx.IP)
+	}
 
 	if e.Ctx.Campaign == (schemas.Campaign{}) && e.Ctx.Page.URL != "" {
 		if c, ok := campaignFromURL(e.Ctx.Page.URL); ok {
@@ -118,6 +128,38 @@ func (en *enricher) enrich(e *schemas.Event, r *requestInfo) error {
 		}
 	}
 	return nil
+}
+
+// ip returns the visitor's address as stored, anonymized unless keepFullIP: for a
+// server source, context.ip when it is an address (the server sends on the visitor's
+// behalf and knows it); otherwise, and when it is not, the request's (see
+// requestInfo.ip). A browser's context.ip is never taken: a page could claim any.
+func (en *enricher) ip(e *schemas.Event, r *requestInfo) string {
+	if r.source.Server && e.Ctx.IP != "" {
+		if ip, err := netip.ParseAddr(strings.TrimSpace(e.Ctx.IP)); err == nil {
+			if !en.keepFullIP {
+				ip = anonymizeIP(ip)
+			}
+			return ip.String()
+		}
+	}
+	return r.ip(en.keepFullIP)
+}
+
+// serverSide reports whether e comes from a server rather than a visitor's browser:
+// its source is marked server, its channel is "server" (RudderStack's server libraries
+// say so), or its library is one of Segment's or RudderStack's server libraries. The
+// User-Agent of such a request names the library or its HTTP client, not a browser.
+func serverSide(e *schemas.Event, src *Source) bool {
+	if src.Server || e.Channel == "server" {
+		return true
+	}
+	switch e.Ctx.Library.Name {
+	case "analytics-python", "analytics-node", "@segment/analytics-node", "analytics-go",
+		"analytics-ruby", "analytics-java", "analytics-php", "Analytics.NET":
+		return true
+	}
+	return false
 }
 
 // agent returns the event's context.userAgent parsed (its first maxUserAgentBytes, so

@@ -35,6 +35,9 @@ func TestEnrichment(t *testing.T) {
 				if want := received.Add(-time.Second); !e.Timestamp.Equal(want) {
 					t.Errorf("timestamp %s, want %s", e.Timestamp.Time, want)
 				}
+				if e.SentAt == nil || !e.SentAt.Equal(time.Date(2026, 11, 25, 11, 0, 1, 0, time.UTC)) {
+					t.Errorf("sentAt %v, want the batch's stored with the event", e.SentAt)
+				}
 			}},
 		{"a missing messageId is generated and marked", `{"type":"page","anonymousId":"a"}`, requestInfo{},
 			func(t *testing.T, e *schemas.Event) {
@@ -181,6 +184,8 @@ func TestTimestampsOutsideTheYears0001To9999AreRejectedNamingTheField(t *testing
 			`{"type":"page","anonymousId":"a","timestamp":"2026-11-25T09:00:00Z","sentAt":"9999-12-31T23:59:00-23:59"}`, "", "sentAt", 0},
 		{"originalTimestamp 0001 sent in 9999 is rejected, not stored as 1734",
 			`{"type":"page","anonymousId":"a","originalTimestamp":"0001-01-01T00:00:00Z","sentAt":"9999-12-31T23:59:59Z"}`, "", "timestamp", 0},
+		{"a batch sentAt in year 0 in UTC is rejected naming sentAt, as it would be stored",
+			`{"type":"page","anonymousId":"a","timestamp":"2026-11-25T09:00:00Z"}`, "0001-01-01T00:30:00+01:00", "sentAt", 0},
 		{"a batch sentAt 5,000 years ahead of the event moves it before year 0001 and is rejected",
 			`{"type":"page","anonymousId":"a","timestamp":"2026-11-25T09:00:00Z"}`, "7026-11-25T09:00:00Z", "timestamp", 0},
 		{"year 0001 without sentAt is kept as it is",

@@ -52,15 +52,6 @@ func newAPI(cfg *Config, sources Sources, pub Publisher, log *slog.Logger, m *me
 	return a
 }
 
-// routes registers the Segment Tracking API endpoints on r.
-func (a *api) routes(r gin.IRouter) {
-	r.OPTIONS("/v1/*path", a.preflight)
-	r.POST("/v1/batch", a.cors, a.refuseWhenFull, a.handle(""))
-	for _, typ := range []string{schemas.TypeTrack, schemas.TypePage, schemas.TypeScreen, schemas.TypeIdentify, schemas.TypeGroup, schemas.TypeAlias} {
-		r.POST("/v1/"+typ, a.cors, a.refuseWhenFull, a.handle(typ))
-	}
-}
-
 // response is the answer to an accepted request.
 type response struct {
 	Accepted int        `json:"accepted"`
@@ -113,40 +104,11 @@ func (a *api) leaveInFlight() {
 	a.metrics.inFlight.Dec()
 }
 
-func (a *api) preflight(c *gin.Context) {
-	origin := c.GetHeader("Origin")
-	if origin == "" || !a.sources.AnyAllowsOrigin(origin) {
-		c.AbortWithStatus(http.StatusForbidden)
-		return
-	}
-	a.corsHeaders(c, origin)
-	c.Header("Access-Control-Allow-Methods", "POST, OPTIONS")
-	c.Header("Access-Control-Allow-Headers", "Content-Type, Content-Encoding, Authorization, X-Write-Key, traceparent")
-	c.Header("Access-Control-Max-Age", "86400")
-	c.AbortWithStatus(http.StatusNoContent)
-}
-
-func (a *api) corsHeaders(c *gin.Context, origin string) {
-	c.Header("Access-Control-Allow-Origin", origin)
-	c.Header("Access-Control-Allow-Credentials", "true")
-	c.Header("Access-Control-Expose-Headers", "Retry-After")
-	c.Header("Vary", "Origin")
-}
-
-// cors lets a page of any known origin read every answer, errors included, so a
-// browser SDK can tell a 401 (drop) from a network failure (retry) and read
-// Retry-After. Whether the origin may send with the request's write key is checked
-// once the key is known.
-func (a *api) cors(c *gin.Context) {
-	if origin := c.GetHeader("Origin"); origin != "" && a.sources.AnyAllowsOrigin(origin) {
-		a.corsHeaders(c, origin)
-	}
-}
-
-// handle serves /v1/batch (typ "") and the single-event endpoints: it answers 200 only
-// once Pulsar has acknowledged every event of the request, valid ones to the source's
-// events topic and invalid ones, with their reason, to its events-invalid topic.
-func (a *api) handle(typ string) gin.HandlerFunc {
+// handle serves an ingest route (see ingestRoutes): it answers 200 only once Pulsar has
+// acknowledged every event of the request, valid ones to the source's events topic and
+// invalid ones, with their reason, to its events-invalid topic.
+func (a *api) handle(rt ingestRoute) gin.HandlerFunc {
+	typ := rt.typ
 	endpoint := "batch"
 	if typ != "" {
 		endpoint = typ
@@ -247,7 +209,7 @@ func (a *api) handle(typ string) gin.HandlerFunc {
 			return
 		}
 
-		src := a.authenticate(c, req.WriteKey)
+		src := a.authenticate(c, req.WriteKey, rt.keyInQuery)
 		if src == nil {
 			fail(c, http.StatusUnauthorized, "unknown or missing write key: send it as the Basic auth user name, an X-Write-Key header or writeKey in the body", 0)
 			return
@@ -287,15 +249,19 @@ func (a *api) handle(typ string) gin.HandlerFunc {
 	}
 }
 
-// authenticate finds the source by the write key in HTTP Basic auth (as the user
-// name), the X-Write-Key header, or the body.
-func (a *api) authenticate(c *gin.Context, bodyKey string) *Source {
+// authenticate finds the source by the write key in the X-Write-Key header, HTTP Basic
+// auth (as the user name), the body, or, when inQuery (a beacon, which cannot set
+// headers), the writeKey query parameter.
+func (a *api) authenticate(c *gin.Context, bodyKey string, inQuery bool) *Source {
 	key := c.GetHeader("X-Write-Key")
 	if user, _, ok := c.Request.BasicAuth(); ok && key == "" {
 		key = user
 	}
 	if key == "" {
 		key = bodyKey
+	}
+	if key == "" && inQuery {
+		key = c.Query("writeKey")
 	}
 	if key == "" {
 		return nil

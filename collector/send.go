@@ -48,7 +48,11 @@ func (a *api) send(ctx context.Context, req *batchRequest, info *requestInfo) *s
 		if ve != nil {
 			out.resp.Rejected = append(out.resp.Rejected, rejected{Index: i, Reason: ve.Error()})
 			a.metrics.eventsRejected.WithLabelValues(src.Tenant, reasonLabel(ve)).Inc()
-			payload := invalidRecord(req.Batch[i], d.event, ve, i, info)
+			raw := req.Batch[i]
+			if !a.cfg.KeepFullIP {
+				raw = withoutRawIP(raw)
+			}
+			payload := invalidRecord(raw, d.event, ve, i, info)
 			topics[i], msgs[i] = invalidTopic, Message{Key: d.userKey(), Payload: payload, Properties: props(3), EventTime: info.receivedAt}
 			continue
 		}

@@ -26,6 +26,11 @@ type Source struct {
 		Burst           int     `yaml:"burst"`
 	} `yaml:"rateLimit"`
 	Timezone string `yaml:"timezone"`
+	// Server marks a source whose events come from servers (a backend with Segment's
+	// or RudderStack's server library) rather than from visitors' browsers: its
+	// events' context.ip is taken as the visitor's address, and they get no browser,
+	// OS or device (see enricher.enrich). Default false.
+	Server bool `yaml:"server"`
 }
 
 // AllowsOrigin reports whether a browser page at origin may send with this source's key.

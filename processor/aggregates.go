@@ -50,7 +50,9 @@ func eventContrib(e *schemas.Event, started bool) (ct contrib, capped int) {
 	if started {
 		ct.started = true
 		ct.referrer, ct.utm = one(host(e.Ctx.Page.Referrer)), one(e.Ctx.Campaign.Source)
-		if en := e.Enrichment; en != nil {
+		// A server-side event (a server library's, see schemas.Enrichment.ServerSide)
+		// has no browser or device: counting it as "unknown" would inflate them.
+		if en := e.Enrichment; en != nil && !en.ServerSide {
 			ct.browser, ct.dev = one(orUnknown(en.Browser)), one(orUnknown(en.DeviceType))
 		}
 	}

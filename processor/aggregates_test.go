@@ -58,3 +58,19 @@ func TestMinuteCountsAddUpAcrossPartials(t *testing.T) {
 		t.Errorf("merging another tenant's minute succeeded")
 	}
 }
+
+func TestServerSideSessionsCountNoBrowserOrDevice(t *testing.T) {
+	m := NewMinute("acme", t0)
+	browser := ev{0, "m1", "", "/pricing", "https://news.example/a", "news", ""}.event()
+	browser.Enrichment = &schemas.Enrichment{Browser: "Chrome", DeviceType: "desktop"}
+	m.AddEvent(browser, true)
+	server := ev{0, "m2", "", "/preise", "https://news.example/b", "", ""}.event()
+	server.Enrichment = &schemas.Enrichment{IP: "203.0.113.0", ServerSide: true}
+	m.AddEvent(server, true)
+	if m.SessionsStarted != 2 || m.Referrers["news.example"] != 2 || m.Pageviews["/preise"] != 1 {
+		t.Errorf("the server-side session is not counted as one: %+v", m)
+	}
+	if len(m.Browsers) != 1 || m.Browsers["Chrome"] != 1 || len(m.Devices) != 1 || m.Devices["desktop"] != 1 {
+		t.Errorf("browsers %v, devices %v: want only the browser's", m.Browsers, m.Devices)
+	}
+}

@@ -10,14 +10,16 @@ import (
 // the bound envelope.json puts on screen sizes.
 const maxSafeInteger = 1<<53 - 1
 
-// decodeContext fills the typed view c from the raw context object. Known keys must
-// have their JSON types (context.page must be an object, context.page.url a string);
-// other keys are left to the raw context. As in decodeEvent, keys match exactly, null
-// counts as absent and the last of repeated keys counts.
-func decodeContext(raw []byte, c *Context) error {
+// decodeContext fills the typed view c from the raw context object, and reports
+// whether it holds a page object. Known keys must have their JSON types (context.page
+// must be an object, context.page.url a string); other keys are left to the raw
+// context. As in decodeEvent, keys match exactly, null counts as absent and the last
+// of repeated keys counts.
+func decodeContext(raw []byte, c *Context) (pageSent bool, err error) {
 	var v [9][]byte
 	lastValues(raw, []string{"page", "userAgent", "locale", "timezone", "ip", "screen", "campaign", "library", "sessionId"}, v[:])
-	return firstError(
+	pageSent = len(v[0]) > 0 && v[0][0] == '{'
+	return pageSent, firstError(
 		decodePage(v[0], &c.Page),
 		decodeString("context.userAgent", v[1], &c.UserAgent),
 		decodeString("context.locale", v[2], &c.Locale),

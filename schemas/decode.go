@@ -100,11 +100,13 @@ func decodeEvent(raw []byte, e *Event, trusted bool) error {
 		kType = iota
 		kEvent
 		kName
+		kCategory
 		kMessageID
 		kAnonymousID
 		kUserID
 		kGroupID
 		kPreviousID
+		kChannel
 		kTimestamp
 		kOriginalTimestamp
 		kSentAt
@@ -119,8 +121,8 @@ func decodeEvent(raw []byte, e *Event, trusted bool) error {
 		kEnrichment
 	)
 	keys := [...]string{
-		kType: "type", kEvent: "event", kName: "name", kMessageID: "messageId",
-		kAnonymousID: "anonymousId", kUserID: "userId", kGroupID: "groupId", kPreviousID: "previousId",
+		kType: "type", kEvent: "event", kName: "name", kCategory: "category", kMessageID: "messageId",
+		kAnonymousID: "anonymousId", kUserID: "userId", kGroupID: "groupId", kPreviousID: "previousId", kChannel: "channel",
 		kTimestamp: "timestamp", kOriginalTimestamp: "originalTimestamp", kSentAt: "sentAt",
 		kContext: "context", kProperties: "properties", kTraits: "traits", kIntegrations: "integrations",
 		kReceivedAt: "receivedAt", kMessageIDGenerated: "messageIdGenerated", kTenant: "tenant",
@@ -132,11 +134,13 @@ func decodeEvent(raw []byte, e *Event, trusted bool) error {
 		decodeString("type", v[kType], &e.Type),
 		decodeString("event", v[kEvent], &e.Event),
 		decodeString("name", v[kName], &e.Name),
+		decodeString("category", v[kCategory], &e.Category),
 		decodeString("messageId", v[kMessageID], &e.MessageID),
 		decodeString("anonymousId", v[kAnonymousID], &e.AnonymousID),
 		decodeString("userId", v[kUserID], &e.UserID),
 		decodeString("groupId", v[kGroupID], &e.GroupID),
 		decodeString("previousId", v[kPreviousID], &e.PreviousID),
+		decodeString("channel", v[kChannel], &e.Channel),
 		decodeTime("timestamp", v[kTimestamp], &e.Timestamp),
 		decodeTime("originalTimestamp", v[kOriginalTimestamp], &e.OriginalTimestamp),
 		decodeTime("sentAt", v[kSentAt], &e.SentAt),
@@ -154,10 +158,50 @@ func decodeEvent(raw []byte, e *Event, trusted bool) error {
 			decodeEnrichment(v[kEnrichment], &e.Enrichment),
 		)
 	}
+	pageSent := false
 	if err == nil && e.Context != nil {
-		err = decodeContext(e.Context, &e.Ctx)
+		pageSent, err = decodeContext(e.Context, &e.Ctx)
+	}
+	if err == nil && (e.Type == TypePage || e.Type == TypeScreen) && e.Properties != nil {
+		fromProperties(e, pageSent)
+	}
+	if err == nil && e.Type == TypeIdentify && e.Traits == nil && e.Context != nil {
+		// RudderStack's libraries send an identify call's traits in context.traits.
+		var v [1][]byte
+		lastValues(e.Context, []string{"traits"}, v[:])
+		if len(v[0]) > 0 && v[0][0] == '{' {
+			e.Traits = v[0]
+		}
 	}
 	return err
+}
+
+// fromProperties fills what a page or screen event carries in its properties where
+// the spec's server-side form puts it: the page fields, when the context has no page
+// object, and the category, when the event has none of its own (analytics.js sends
+// both; RudderStack's JavaScript SDK only properties.category). Properties are
+// free-form: a value that is not a string is left there and not taken.
+func fromProperties(e *Event, pageSent bool) {
+	var v [6][]byte
+	lastValues(e.Properties, []string{"category", "url", "path", "title", "referrer", "search"}, v[:])
+	if e.Category == "" {
+		e.Category = stringOrEmpty(v[0])
+	}
+	if pageSent || e.Type != TypePage {
+		return
+	}
+	p := &e.Ctx.Page
+	p.URL, p.Path, p.Title = stringOrEmpty(v[1]), stringOrEmpty(v[2]), stringOrEmpty(v[3])
+	p.Referrer, p.Search = stringOrEmpty(v[4]), stringOrEmpty(v[5])
+}
+
+// stringOrEmpty is the JSON string v, or "" when v is anything else.
+func stringOrEmpty(v []byte) string {
+	var s string
+	if len(v) == 0 || v[0] != '"' || decodeString("", v, &s) != nil {
+		return ""
+	}
+	return s
 }
 
 // lastValues sets vals[i] to the value of the last member of obj whose key is keys[i],
@@ -293,8 +337,8 @@ func decodeEnrichment(v []byte, dst **Enrichment) error {
 	if ok, err := isObject("enrichment", v); !ok {
 		return err
 	}
-	var f [7][]byte
-	lastValues(v, []string{"ip", "browser", "browserVersion", "os", "osVersion", "deviceType", "isBot"}, f[:])
+	var f [8][]byte
+	lastValues(v, []string{"ip", "browser", "browserVersion", "os", "osVersion", "deviceType", "isBot", "serverSide"}, f[:])
 	en := &Enrichment{}
 	if err := firstError(
 		decodeString("enrichment.ip", f[0], &en.IP),
@@ -304,6 +348,7 @@ func decodeEnrichment(v []byte, dst **Enrichment) error {
 		decodeString("enrichment.osVersion", f[4], &en.OSVersion),
 		decodeString("enrichment.deviceType", f[5], &en.DeviceType),
 		decodeBool("enrichment.isBot", f[6], &en.IsBot),
+		decodeBool("enrichment.serverSide", f[7], &en.ServerSide),
 	); err != nil {
 		return err
 	}

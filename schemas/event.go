@@ -38,25 +38,34 @@ const (
 // value. Decode client input with ParseEvent, stored events with DecodeStored (which
 // json.Unmarshal into an Event also uses).
 type Event struct {
-	Type        string `json:"type"`
-	Event       string `json:"event,omitempty"`
-	Name        string `json:"name,omitempty"`
+	Type  string `json:"type"`
+	Event string `json:"event,omitempty"`
+	Name  string `json:"name,omitempty"`
+	// Category is the page or screen category (the spec's page(category, name)).
+	Category    string `json:"category,omitempty"`
 	MessageID   string `json:"messageId,omitempty"`
 	AnonymousID string `json:"anonymousId,omitempty"`
 	UserID      string `json:"userId,omitempty"`
 	GroupID     string `json:"groupId,omitempty"`
 	PreviousID  string `json:"previousId,omitempty"`
+	// Channel is where the event comes from, as RudderStack's libraries say it: web,
+	// server, mobile, sources.
+	Channel string `json:"channel,omitempty"`
 
 	// Timestamp is when the event happened. From the client it is the client's clock;
 	// the collector replaces it with the corrected time (see CorrectTimestamp) and keeps
 	// the client's value in OriginalTimestamp.
 	Timestamp         *Time `json:"timestamp,omitempty"`
 	OriginalTimestamp *Time `json:"originalTimestamp,omitempty"`
-	// SentAt is when the client sent the batch, by the client's clock.
+	// SentAt is when the client sent the event, by the client's clock. The collector
+	// sets it to the batch's sentAt when the event has none of its own (server
+	// libraries and analytics.js's batching mode send one per batch).
 	SentAt *Time `json:"sentAt,omitempty"`
 
-	Context      json.RawMessage `json:"context,omitempty"`
-	Properties   json.RawMessage `json:"properties,omitempty"`
+	Context    json.RawMessage `json:"context,omitempty"`
+	Properties json.RawMessage `json:"properties,omitempty"`
+	// Traits are the traits of an identify or group call; an identify event without
+	// them takes context.traits, where RudderStack's libraries send them.
 	Traits       json.RawMessage `json:"traits,omitempty"`
 	Integrations json.RawMessage `json:"integrations,omitempty"`
 
@@ -89,7 +98,9 @@ type Context struct {
 	SessionID string `json:"sessionId"`
 }
 
-// Page is context.page.
+// Page is context.page. For a page event whose context has no page object, the
+// decoder fills it from the event's properties instead: url, path, title, referrer and
+// search, where the spec's server-side page calls put them.
 type Page struct {
 	URL      string `json:"url"`
 	Path     string `json:"path"`
@@ -131,4 +142,8 @@ type Enrichment struct {
 	OSVersion      string `json:"osVersion,omitempty"`
 	DeviceType     string `json:"deviceType,omitempty"`
 	IsBot          bool   `json:"isBot,omitempty"`
+	// ServerSide says the event came from a server library or a server source (see
+	// the collector's enrichment): it has no browser, OS or device, and readers do
+	// not count it as a visitor's browser.
+	ServerSide bool `json:"serverSide,omitempty"`
 }

@@ -48,10 +48,16 @@ type EventRow struct {
 	Properties         string    `parquet:"properties,zstd"`
 	Traits             string    `parquet:"traits,zstd"`
 	Context            string    `parquet:"context,zstd"`
+	// Added last: files written before them lack them, and DuckDB reads old and new
+	// files together with union_by_name = true.
+	Category     string `parquet:"category,dict,zstd"`
+	Channel      string `parquet:"channel,dict,zstd"`
+	Integrations string `parquet:"integrations,zstd"`
 }
 
-// EventRowOf maps an enriched event to its row. The page path comes from the URL when
-// the context has none.
+// EventRowOf maps an enriched event to its row. The page fields come from
+// context.page, or from a page event's properties when its context has no page (see
+// Page); the page path from the URL when there is none.
 func EventRowOf(e *Event) EventRow {
 	c := &e.Ctx
 	r := EventRow{
@@ -67,6 +73,7 @@ func EventRowOf(e *Event) EventRow {
 		Tenant: e.Tenant, Source: e.Source, GroupID: e.GroupID, PreviousID: e.PreviousID,
 		MessageIDGenerated: e.MessageIDGenerated,
 		Properties:         string(e.Properties), Traits: string(e.Traits), Context: string(e.Context),
+		Category: e.Category, Channel: e.Channel, Integrations: string(e.Integrations),
 	}
 	if r.PagePath == "" && r.PageURL != "" {
 		if u, err := url.Parse(r.PageURL); err == nil {
