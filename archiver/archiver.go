@@ -72,7 +72,7 @@ func (a *Archiver) Run(ctx context.Context) error {
 // partition's open file stored and acknowledged (within the shutdown grace) → consumers
 // closed → HTTP stopped → client closed.
 func (a *Archiver) Serve(ctx context.Context, ln net.Listener) error {
-	srv := newHTTPServer(a.health.Mux(a.reg))
+	srv := lifecycle.NewHTTPServer(a.health.Mux(a.reg))
 	httpDone := make(chan error, 1)
 	hctx, stopHTTP := context.WithCancel(context.Background())
 	go func() { httpDone <- lifecycle.Serve(hctx, srv, ln, 5*time.Second) }()

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"net/http"
 	"os"
 	"sync"
 	"sync/atomic"
@@ -89,7 +88,7 @@ func (p *Processor) Run(ctx context.Context) error {
 		pipes = append(pipes, pl)
 	}
 
-	srv := newHTTPServer(p.Handler())
+	srv := lifecycle.NewHTTPServer(p.Handler())
 	httpCtx, stopHTTP := context.WithCancel(context.Background())
 	defer stopHTTP()
 	httpErr := make(chan error, 1)
@@ -138,23 +137,6 @@ func (p *Processor) Run(ctx context.Context) error {
 	}
 	p.log.Info("processor stopped", "instance", p.cfg.Instance)
 	return errors.Join(errs...)
-}
-
-// Timeouts of the HTTP server: a client that sends its headers or request slowly, or
-// reads the answer slowly, or keeps an idle connection, is disconnected. A stats query
-// over the longest range takes well under WriteTimeout.
-const (
-	readHeaderTimeout = 5 * time.Second
-	readTimeout       = 10 * time.Second
-	writeTimeout      = 30 * time.Second
-	idleTimeout       = 60 * time.Second
-)
-
-func newHTTPServer(h http.Handler) *http.Server {
-	return &http.Server{
-		Handler: h, ReadHeaderTimeout: readHeaderTimeout, ReadTimeout: readTimeout,
-		WriteTimeout: writeTimeout, IdleTimeout: idleTimeout,
-	}
 }
 
 func instanceName() string {

@@ -1,14 +1,15 @@
-package archiver
+package lifecycle
 
 import (
+	"errors"
 	"net"
 	"net/http"
 	"testing"
 	"time"
 )
 
-func TestTheHealthServerSetsEveryTimeout(t *testing.T) {
-	srv := newHTTPServer(http.NotFoundHandler())
+func TestTheHTTPServerSetsEveryTimeout(t *testing.T) {
+	srv := NewHTTPServer(http.NotFoundHandler())
 	for name, d := range map[string]time.Duration{
 		"ReadHeaderTimeout": srv.ReadHeaderTimeout, "ReadTimeout": srv.ReadTimeout,
 		"WriteTimeout": srv.WriteTimeout, "IdleTimeout": srv.IdleTimeout,
@@ -16,6 +17,9 @@ func TestTheHealthServerSetsEveryTimeout(t *testing.T) {
 		if d <= 0 || d > time.Minute {
 			t.Errorf("%s = %v, want set and at most a minute", name, d)
 		}
+	}
+	if srv.MaxHeaderBytes != 64<<10 {
+		t.Errorf("MaxHeaderBytes = %d, want 64 KiB", srv.MaxHeaderBytes)
 	}
 }
 
@@ -27,7 +31,7 @@ func TestASlowClientIsDisconnected(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := newHTTPServer(http.NotFoundHandler())
+	srv := NewHTTPServer(http.NotFoundHandler())
 	go func() { _ = srv.Serve(ln) }()
 	defer srv.Close()
 
@@ -40,17 +44,18 @@ func TestASlowClientIsDisconnected(t *testing.T) {
 		t.Fatal(err)
 	}
 	start := time.Now()
-	_ = conn.SetReadDeadline(start.Add(readHeaderTimeout + 5*time.Second))
+	_ = conn.SetReadDeadline(start.Add(ReadHeaderTimeout + 5*time.Second))
 	buf := make([]byte, 512)
 	for {
 		if _, err := conn.Read(buf); err != nil {
-			if ne, ok := err.(net.Error); ok && ne.Timeout() {
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
 				t.Fatalf("connection still open %v after a half-sent header", time.Since(start))
 			}
 			break // closed by the server
 		}
 	}
-	if waited := time.Since(start); waited < readHeaderTimeout-time.Second {
-		t.Fatalf("closed after %v, before the header timeout %v", waited, readHeaderTimeout)
+	if waited := time.Since(start); waited < ReadHeaderTimeout-time.Second {
+		t.Fatalf("closed after %v, before the header timeout %v", waited, ReadHeaderTimeout)
 	}
 }
