@@ -164,3 +164,36 @@ interrupted_start() {
 	fi
 	die "start of $1 interrupted: stopped what it had started"
 }
+
+# go_install NAME PACKAGE VERSION WHEN: builds PACKAGE@VERSION with `go install` into
+# $CACHE/bin/NAME once (a stamp file names the version built), saying what it does and,
+# every 15 s, how far it got; WHEN says how long a first build takes. Built into a
+# temporary GOBIN and moved into place, so an interrupted build never leaves a binary
+# that looks complete.
+go_install() {
+	local name=$1 pkg=$2 version=$3 when=$4
+	local dir=$CACHE/bin bin=$CACHE/bin/$1 stamp=$CACHE/bin/.$1-$3
+	[[ -x $bin && -f $stamp ]] && return 0
+	need go "install Go 1.26 and run again"
+	local out=$dir/$name-build.log start=$SECONDS tmp=$dir/.$name-build
+	mkdir -p "$dir"
+	say "building $name $version with go install into $dir (first run only, $when; log: $out)"
+	rm -rf "$tmp"
+	(GOBIN=$tmp go install "$pkg@$version" >"$out" 2>&1) &
+	local pid=$! next=10
+	while kill -0 "$pid" 2>/dev/null; do
+		sleep 1
+		if (((SECONDS - start) >= next)); then
+			say "still building $name... $((SECONDS - start))s ($(grep -c '^go: downloading' "$out" || true) modules downloaded)"
+			next=$((next + 15))
+		fi
+	done
+	if ! wait "$pid"; then
+		tail -n 5 "$out" >&2 || true
+		rm -rf "$tmp"
+		die "building $name $version failed: see $out; check that Go can reach its module proxy and run again"
+	fi
+	mv "$tmp/$(basename "$pkg")" "$bin" && rm -rf "$tmp"
+	rm -f "$dir/.$name"-v* && touch "$stamp"
+	say "built $name in $((SECONDS - start))s"
+}

@@ -27,9 +27,7 @@ source "$(dirname "$0")/lib.sh"
 # MinIO's release tags are not Go module versions; the module proxy serves each commit
 # as a pseudo-version. This one (2026-02-12) builds with Go 1.26.
 VERSION=v0.0.0-20260212201848-7aac2a2c5b7c
-BIN_DIR=$CACHE/bin
-BIN=$BIN_DIR/minio
-STAMP=$BIN_DIR/.minio-$VERSION
+BIN=$CACHE/bin/minio
 DIR=$RUN_DIR/minio
 PIDFILE=$DIR/minio.pid
 LOG=$DIR/minio.log
@@ -39,33 +37,7 @@ READY=http://127.0.0.1:$PORT/minio/health/ready
 # Our MinIO is the process whose command line names our data folder.
 MARKER="server $DIR/data "
 
-fetch() {
-	[[ -x $BIN && -f $STAMP ]] && return 0
-	need go "install Go 1.26 and run again"
-	local out=$BIN_DIR/minio-build.log start=$SECONDS
-	mkdir -p "$BIN_DIR"
-	say "building MinIO $VERSION with go install into $BIN_DIR (first run only, a few minutes; log: $out)"
-	# Built into a temporary GOBIN and moved into place, so an interrupted build never
-	# leaves a binary that looks complete.
-	rm -rf "$BIN_DIR/.minio-build"
-	(GOBIN=$BIN_DIR/.minio-build go install "github.com/minio/minio@$VERSION" >"$out" 2>&1) &
-	local pid=$! next=10
-	while kill -0 "$pid" 2>/dev/null; do
-		sleep 1
-		if (((SECONDS - start) >= next)); then
-			say "still building MinIO... $((SECONDS - start))s ($(grep -c '^go: downloading' "$out" || true) modules downloaded)"
-			next=$((next + 15))
-		fi
-	done
-	if ! wait "$pid"; then
-		tail -n 5 "$out" >&2 || true
-		rm -rf "$BIN_DIR/.minio-build"
-		die "building MinIO $VERSION failed: see $out; check that Go can reach its module proxy and run again"
-	fi
-	mv "$BIN_DIR/.minio-build/minio" "$BIN" && rm -rf "$BIN_DIR/.minio-build"
-	rm -f "$BIN_DIR"/.minio-v* && touch "$STAMP"
-	say "built MinIO in $((SECONDS - start))s"
-}
+fetch() { go_install minio github.com/minio/minio "$VERSION" "a few minutes"; }
 
 ready() { http_ok "$READY"; }
 

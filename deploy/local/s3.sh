@@ -39,9 +39,7 @@ minio) exec "$(dirname "$0")/minio.sh" "$@" ;;
 esac
 
 VERSION=v1.8.0
-BIN_DIR=$CACHE/bin
-BIN=$BIN_DIR/versitygw
-STAMP=$BIN_DIR/.versitygw-$VERSION
+BIN=$CACHE/bin/versitygw
 DIR=$RUN_DIR/s3
 PIDFILE=$DIR/versitygw.pid
 LOG=$DIR/versitygw.log
@@ -49,33 +47,7 @@ HEALTH=http://127.0.0.1:$PORT/health
 # Our server is the process whose command line names our data folder.
 MARKER="posix $DIR/data "
 
-fetch() {
-	[[ -x $BIN && -f $STAMP ]] && return 0
-	need go "install Go 1.26 and run again"
-	local out=$BIN_DIR/versitygw-build.log start=$SECONDS
-	mkdir -p "$BIN_DIR"
-	say "building versitygw $VERSION with go install into $BIN_DIR (first run only, about 2 minutes; log: $out)"
-	# Built into a temporary GOBIN and moved into place, so an interrupted build never
-	# leaves a binary that looks complete.
-	rm -rf "$BIN_DIR/.versitygw-build"
-	(GOBIN=$BIN_DIR/.versitygw-build go install "github.com/versity/versitygw/cmd/versitygw@$VERSION" >"$out" 2>&1) &
-	local pid=$! next=10
-	while kill -0 "$pid" 2>/dev/null; do
-		sleep 1
-		if (((SECONDS - start) >= next)); then
-			say "still building versitygw... $((SECONDS - start))s ($(grep -c '^go: downloading' "$out" || true) modules downloaded)"
-			next=$((next + 15))
-		fi
-	done
-	if ! wait "$pid"; then
-		tail -n 5 "$out" >&2 || true
-		rm -rf "$BIN_DIR/.versitygw-build"
-		die "building versitygw $VERSION failed: see $out; check that Go can reach its module proxy and run again"
-	fi
-	mv "$BIN_DIR/.versitygw-build/versitygw" "$BIN" && rm -rf "$BIN_DIR/.versitygw-build"
-	rm -f "$BIN_DIR"/.versitygw-v* && touch "$STAMP"
-	say "built versitygw in $((SECONDS - start))s"
-}
+fetch() { go_install versitygw github.com/versity/versitygw/cmd/versitygw "$VERSION" "about 2 minutes"; }
 
 # on_our_port PID: the server PID listens on PORT (the run folder's server may have been
 # started with another CLICKTRAIL_S3_PORT).

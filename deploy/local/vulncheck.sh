@@ -12,16 +12,10 @@ source "$(dirname "$0")/lib.sh"
 VULNDB=${CLICKTRAIL_VULNDB_VERSION:-v0.0.0-20261105234957-e22db6528018}
 GOVULNCHECK=${CLICKTRAIL_GOVULNCHECK_VERSION:-v1.9.0}
 DB=$CACHE/vulndb/$VULNDB
-BIN=$CACHE/bin/govulncheck-$GOVULNCHECK
+BIN=$CACHE/bin/govulncheck
 
 need go "install Go 1.26 and run again"
-if [[ ! -x $BIN ]]; then
-	say "installing govulncheck $GOVULNCHECK into $CACHE/bin"
-	mkdir -p "$CACHE/bin/.govulncheck"
-	GOBIN=$CACHE/bin/.govulncheck go install "golang.org/x/vuln/cmd/govulncheck@$GOVULNCHECK" ||
-		die "go install govulncheck $GOVULNCHECK failed: check that Go can reach its module proxy"
-	mv "$CACHE/bin/.govulncheck/govulncheck" "$BIN"
-fi
+go_install govulncheck golang.org/x/vuln/cmd/govulncheck "$GOVULNCHECK" "under a minute"
 if [[ ! -f $DB/index/db.json ]]; then
 	say "building the vulnerability database from golang.org/x/vulndb@$VULNDB into $DB (about a minute)"
 	src=$(go mod download -json "golang.org/x/vulndb@$VULNDB" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
