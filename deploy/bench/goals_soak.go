@@ -19,16 +19,29 @@ const (
 	goalSlowHeldShare   = 0.95 // of the slow connections, held on average
 )
 
-// soakRows: each service's peak RSS over the adversarial run against the ordinary run
-// of the same count, that both runs drained, and the legitimate requests' latency
-// while slow connections are held.
+// soakRows: each service's peak RSS over the adversarial runs against the ordinary
+// run of the same count, that every run drained (the adversarial-recent run with no
+// event outside the processor's window), and the legitimate requests' latency while
+// slow connections are held.
 func soakRows(bs *Benchmarks) []Row {
 	look := func(unit string) (Figure, bool) { return bs.Lookup(pkgHostile, benchSoak, unit) }
 	events := "the same count of"
 	if n, ok := look("soak-events"); ok {
 		events = num(n.Median())
 	}
-	fig := fmt.Sprintf("adversarial soak, %s events of distinct paths, names, referrers, browsers, timestamps over centuries: peak RSS", events)
+	rows := soakPeakRows(look, "adversarial",
+		fmt.Sprintf("adversarial soak, %s events of distinct paths, names, referrers, browsers, timestamps over centuries: peak RSS", events))
+	rows = append(rows, soakDrainedRow(look))
+	rows = append(rows, soakPeakRows(look, "adversarial-recent",
+		fmt.Sprintf("adversarial soak inside the processor's window, %s events of distinct paths (an eighth of 1-2 KB), names, referrers, browsers, timestamps over the last 47 hours: peak RSS", events))...)
+	rows = append(rows, soakRecentRow(look))
+	rows = append(rows, slowRows(look)...)
+	return rows
+}
+
+// soakPeakRows: each service's peak RSS over run (its metrics' prefix) against the
+// ordinary run's.
+func soakPeakRows(look func(string) (Figure, bool), run, fig string) []Row {
 	var rows []Row
 	for _, s := range []struct {
 		part, goal string
@@ -38,7 +51,7 @@ func soakRows(bs *Benchmarks) []Row {
 		{"processor", fmt.Sprintf("≤ %.1f× the ordinary run", goalSoakRatio), func(_, r float64) bool { return r <= goalSoakRatio }},
 		{"archiver", fmt.Sprintf("≤ %.1f× the ordinary run", goalSoakRatio), func(_, r float64) bool { return r <= goalSoakRatio }},
 	} {
-		adv, okA := look("adversarial-" + s.part + "-peak-MiB")
+		adv, okA := look(run + "-" + s.part + "-peak-MiB")
 		ord, okO := look("ordinary-" + s.part + "-peak-MiB")
 		if !okA || !okO || ord.Median() <= 0 {
 			rows = append(rows, notRun(s.part, fig, s.goal))
@@ -48,8 +61,6 @@ func soakRows(bs *Benchmarks) []Row {
 		rows = append(rows, Row{s.part, fig, withRuns(fmt.Sprintf("%.0f MiB", adv.Median()), adv), fmt.Sprintf("%.0f MiB ordinary run", ord.Median()),
 			fmt.Sprintf("%.2f×", r), s.goal, verdict(s.ok(adv.Median(), r))})
 	}
-	rows = append(rows, soakDrainedRow(look))
-	rows = append(rows, slowRows(look)...)
 	return rows
 }
 
@@ -124,4 +135,36 @@ func slowRows(look func(string) (Figure, bool)) []Row {
 		rows = append(rows, notRun(part, fig, goal))
 	}
 	return rows
+}
+
+// soakRecentRow: in the adversarial-recent run, every event was accepted, counted by
+// the processor inside its retention window (none outside it: each was aggregated
+// and sessionized) and written by the archiver, and no service exited.
+func soakRecentRow(look func(string) (Figure, bool)) Row {
+	const part = "end-to-end"
+	const fig = "adversarial soak inside the processor's window: events accepted / counted by the processor / written by the archiver; outside its window; exits"
+	const goal = "all of them, none outside the processor's window, no exit"
+	n, ok := look("soak-events")
+	if !ok {
+		return notRun(part, fig, goal)
+	}
+	var v [5]float64
+	for i, unit := range []string{"accepted", "processed", "archived", "outside", "exits"} {
+		f, ok := look("adversarial-recent-" + unit)
+		if !ok {
+			return notRun(part, fig, goal)
+		}
+		v[i] = f.Median()
+	}
+	s := fmt.Sprintf("%s / %s / %s; %s outside the processor's window; %s exits", num(v[0]), num(v[1]), num(v[2]), num(v[3]), num(v[4]))
+	// What the processor's bounds did, when the run reported it (not judged: the
+	// bounds' own tests do).
+	capped, ok1 := look("adversarial-recent-values-capped")
+	minutes, ok2 := look("adversarial-recent-store-minutes")
+	commits, ok3 := look("adversarial-recent-commits")
+	if ok1 && ok2 && ok3 {
+		s += fmt.Sprintf("; the processor cut %s values, held %s minutes, wrote %s commits", num(capped.Median()), num(minutes.Median()), num(commits.Median()))
+	}
+	met := v[0] >= n.Median() && v[1] >= v[0] && v[2] >= v[0] && v[3] == 0 && v[4] == 0
+	return Row{part, fig, s, "—", "—", goal, verdict(met)}
 }

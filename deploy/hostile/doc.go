@@ -23,8 +23,9 @@
 // Profile).
 //
 // BenchmarkSoak is the issue's adversarial soak (soak*.go, `make bench`): the same
-// services, run afresh with a million ordinary events and then a million events of
-// distinct values and timestamps over centuries, each service's peak memory compared
-// between the two; then legitimate requests' latency while 2,000 slow connections are
-// held (see SoakTraffic, RunSoak, RunSlow).
+// services, run afresh with a million ordinary events, then a million events of
+// distinct values and timestamps over centuries, then a million of distinct values
+// (some of 1 to 2 KB) and timestamps within the processor's retention window, each
+// service's peak memory compared with the ordinary run's; and legitimate requests'
+// latency while 2,000 slow connections are held (see SoakTraffic, RunSoak, RunSlow).
 package hostile

@@ -8,16 +8,21 @@ import (
 	"time"
 )
 
-// The adversarial soak (issue 14's benchmark, BenchmarkSoak) runs the pipeline twice,
-// on a namespace and with services of its own each time: an ordinary run (events as
-// sites send them: a few hundred page paths, a handful of browsers, stamped now) and
-// an adversarial run of as many events, where every event has a page path, an event
-// name, a referrer host, a UTM source, a User-Agent (browser token) and a timestamp
-// of its own, the timestamps spread evenly over years 0001 to now. Both are sent at
-// the same steady rate, in batches of the same size, and each service's peak resident
-// memory is compared between the two. A slow-connection phase follows on the
-// adversarial run's pipeline: legitimate requests at a fixed rate, alone and then
-// while thousands of connections trickle their bodies, and their latency.
+// The adversarial soak (issue 14's benchmark, BenchmarkSoak) runs the pipeline three
+// times, on a namespace and with services of its own each time: an ordinary run (events
+// as sites send them: a few hundred page paths, a handful of browsers, stamped now), an
+// adversarial run of as many events, where every event has a page path, an event name,
+// a referrer host, a UTM source, a User-Agent (browser token) and a timestamp of its
+// own, the timestamps spread evenly over years 0001 to now, and an adversarial-recent
+// run: the same values of their own, an eighth of them with random page paths and
+// referrers of 1 to 2 KB, stamped within the last 47 hours, inside the processor's
+// retention window, so that the processor aggregates and sessionizes every one (the
+// adversarial run's, all but the last few, fall outside it) and reaches its bounds on
+// values, distinct values per minute and commit size. All are sent at the same steady
+// rate, in batches of the same size, and each service's peak resident memory is
+// compared with the ordinary run's. A slow-connection phase follows on the adversarial
+// run's pipeline: legitimate requests at a fixed rate, alone and then while thousands
+// of connections trickle their bodies, and their latency.
 
 // Environment variables of the soak.
 const (

@@ -14,21 +14,26 @@ import (
 )
 
 // BenchmarkSoak is issue 14's adversarial soak (see hostile.SoakTraffic, RunSoak and
-// RunSlow): the pipeline runs twice, afresh each time, with CLICKTRAIL_SOAK_EVENTS
-// events (20,000; `make bench` sends 1,000,000) at CLICKTRAIL_SOAK_RATE events a
-// second (5,000): first ordinary events, then adversarial ones, every one with a
-// page path, event name, referrer host, UTM source, browser and timestamp of its own,
-// the timestamps spread over years 0001 to now. Then, on the adversarial run's
-// pipeline, legitimate requests (CLICKTRAIL_SOAK_LEGIT a second, 100, of 20 events)
-// alone for 10 s and for CLICKTRAIL_SOAK_SLOW_TIME (30s) while CLICKTRAIL_SOAK_SLOW
-// (2,000) connections trickle their bodies. Run it with -benchtime 1x:
+// RunSlow): the pipeline runs three times, afresh each time, with
+// CLICKTRAIL_SOAK_EVENTS events (20,000; `make bench` sends 1,000,000) at
+// CLICKTRAIL_SOAK_RATE events a second (5,000): first ordinary events, then
+// adversarial ones, every one with a page path, event name, referrer host, UTM
+// source, browser and timestamp of its own, the timestamps spread over years 0001 to
+// now, then adversarial-recent ones, of values of their own too (an eighth of the
+// paths and referrers random and 1 to 2 KB long) but stamped within the last 47 hours,
+// so that the processor aggregates and sessionizes them all. After the adversarial
+// run, on its pipeline, legitimate requests (CLICKTRAIL_SOAK_LEGIT a second, 100, of
+// 20 events) alone for 10 s and for CLICKTRAIL_SOAK_SLOW_TIME (30s) while
+// CLICKTRAIL_SOAK_SLOW (2,000) connections trickle their bodies. Run it with
+// -benchtime 1x:
 //
 //	go test -run '^$' -bench BenchmarkSoak -benchtime 1x -timeout 60m ./deploy/hostile/
 //
 // It reports, for each run, each service's peak RSS (sampled every 250 ms from
 // /proc), the events sent, accepted, counted by the processor (and how many of those
-// were outside its retention window) and written by the archiver, and the exits
-// nobody asked for; the adversarial run's peaks over the ordinary run's; and the
+// were outside its retention window) and written by the archiver, the exits nobody
+// asked for, and the values the processor cut, the minutes its store holds and the
+// commits it wrote; the adversarial runs' peaks over the ordinary run's; and the
 // legitimate requests' p50 and p99, their answers that were not 200, the slow
 // connections held and the collector's peak RSS over the phase. deploy/bench's report
 // judges them against the issue's goals.
@@ -55,9 +60,10 @@ func BenchmarkSoak(b *testing.B) {
 	}
 	b.ResetTimer()
 	for range b.N {
-		// Ordinary first, then adversarial, each on fresh services: the baseline and
-		// the figure of the same run, alternated as the other benchmarks do.
-		ord, err := hostile.RunSoak(ctx, b, bins, cfg, false, progress)
+		// Ordinary first, then adversarial, then adversarial-recent, each on fresh
+		// services: the baseline and the figures of the same run, alternated as the
+		// other benchmarks do.
+		ord, err := hostile.RunSoak(ctx, b, bins, cfg, hostile.SoakOrdinary, progress)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -65,7 +71,7 @@ func BenchmarkSoak(b *testing.B) {
 		if err := ord.Services.Stop(30 * time.Second); err != nil {
 			b.Error(err)
 		}
-		adv, err := hostile.RunSoak(ctx, b, bins, cfg, true, progress)
+		adv, err := hostile.RunSoak(ctx, b, bins, cfg, hostile.SoakAdversarial, progress)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -80,14 +86,22 @@ func BenchmarkSoak(b *testing.B) {
 		if err := adv.Services.Stop(30 * time.Second); err != nil {
 			b.Error(err)
 		}
-		reportSoak(b, cfg, ord, adv, slow)
+		rec, err := hostile.RunSoak(ctx, b, bins, cfg, hostile.SoakRecent, progress)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Log(rec.Summary())
+		if err := rec.Services.Stop(30 * time.Second); err != nil {
+			b.Error(err)
+		}
+		reportSoak(b, cfg, ord, adv, rec, slow)
 	}
 }
 
 // reportSoak reports the figures as custom metrics (deploy/bench's goals read them).
-func reportSoak(b *testing.B, cfg hostile.SoakConfig, ord, adv *hostile.SoakRun, slow hostile.SlowReport) {
+func reportSoak(b *testing.B, cfg hostile.SoakConfig, ord, adv, rec *hostile.SoakRun, slow hostile.SlowReport) {
 	b.ReportMetric(float64(cfg.Events), "soak-events")
-	for _, r := range []*hostile.SoakRun{ord, adv} {
+	for _, r := range []*hostile.SoakRun{ord, adv, rec} {
 		for _, s := range []string{"collector", "processor", "archiver"} {
 			b.ReportMetric(r.Peaks.PeakMiB(s), r.Name+"-"+s+"-peak-MiB")
 		}
@@ -97,10 +111,16 @@ func reportSoak(b *testing.B, cfg hostile.SoakConfig, ord, adv *hostile.SoakRun,
 		b.ReportMetric(float64(r.Outside), r.Name+"-outside")
 		b.ReportMetric(float64(r.Archived), r.Name+"-archived")
 		b.ReportMetric(float64(len(r.Exits)), r.Name+"-exits")
+		b.ReportMetric(float64(r.Capped), r.Name+"-values-capped")
+		b.ReportMetric(float64(r.StoreMinutes), r.Name+"-store-minutes")
+		b.ReportMetric(float64(r.Commits), r.Name+"-commits")
 	}
+	// The adversarial run's ratios keep their first names (collector-peak-ratio);
+	// the adversarial-recent run's carry its name.
 	for _, s := range []string{"collector", "processor", "archiver"} {
 		if o := ord.Peaks.PeakMiB(s); o > 0 {
 			b.ReportMetric(adv.Peaks.PeakMiB(s)/o, s+"-peak-ratio")
+			b.ReportMetric(rec.Peaks.PeakMiB(s)/o, rec.Name+"-"+s+"-peak-ratio")
 		}
 	}
 	b.ReportMetric(float64(slow.Slow), "slow-connections")

@@ -7,13 +7,14 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 )
 
-// SoakTraffic builds the soak's request bodies. Both kinds have the same shape: batch
+// SoakTraffic builds the soak's request bodies. Every kind has the same shape: batch
 // b is SoakBatch events of one visitor (of Visitors), two page views to one track
 // event, each with a page URL, path, title and referrer, a User-Agent, a locale, a
-// screen and the library (600 bytes an ordinary event, 700 an adversarial one), and
-// a messageId unique to the run.
+// screen and the library (600 bytes an ordinary event, 700 an adversarial one, 1,400
+// on average an adversarial-recent one), and a messageId unique to the run.
 //
 // Ordinary events are what sites send: one of 300 page paths, one of six event names,
 // eight referrer hosts, six browsers' User-Agents, a UTM source on a quarter of the
@@ -25,14 +26,45 @@ import (
 // the run's timestamps are spread evenly from 0001-01-02 to Until, a batch's events
 // centuries apart. sentAt is the send time, so the collector's skew correction keeps
 // the timestamps as they are.
+//
+// Adversarial-recent events have the same values of their own, but an eighth of them
+// carry a random page path and referrer of 1 to 2 KB (the referrer's host over 200
+// bytes), which no compression takes away, and their timestamps lie within the
+// processor's retention window, so that every event is aggregated and sessionized:
+// spread evenly over the 47 hours before Until, but for one event in 16 stamped
+// within one minute an hour before Until, so that this minute holds more distinct
+// values than the processor names in a dimension (1,000): page paths from 24,000
+// events a run on (two thirds are page views), event names from 48,000.
 type SoakTraffic struct {
 	// Run is unique to the run, in every messageId, visitor and adversarial value.
-	Run         string
-	Adversarial bool
+	Run  string
+	Kind SoakKind
 	// Batches is the run's batches; Visitors the visitors they are spread over.
 	Batches, Visitors int
 	// Until ends the adversarial timestamps (the run's start).
 	Until time.Time
+}
+
+// SoakKind is the events of a soak run.
+type SoakKind int
+
+// The kinds of soak runs, in the order BenchmarkSoak runs them.
+const (
+	SoakOrdinary SoakKind = iota
+	SoakAdversarial
+	SoakRecent // adversarial, within the processor's retention window
+)
+
+// String is the run's name in the benchmark's metrics.
+func (k SoakKind) String() string {
+	switch k {
+	case SoakAdversarial:
+		return "adversarial"
+	case SoakRecent:
+		return "adversarial-recent"
+	default:
+		return "ordinary"
+	}
 }
 
 // soakFirst is the adversarial run's first timestamp: a day after the first instant
@@ -66,7 +98,7 @@ type soakEvent struct {
 // Body is batch b's request body, sent at now.
 func (t SoakTraffic) Body(b int, now time.Time) []byte {
 	var buf bytes.Buffer
-	buf.Grow(SoakBatch * 800)
+	buf.Grow(SoakBatch * 2000)
 	buf.WriteString(`{"batch":[`)
 	v := b % max(t.Visitors, 1)
 	visitor := t.Run + "-v" + strconv.Itoa(v)
@@ -77,9 +109,12 @@ func (t SoakTraffic) Body(b int, now time.Time) []byte {
 		}
 		k := b*SoakBatch + j
 		var e soakEvent
-		if t.Adversarial {
+		switch t.Kind {
+		case SoakAdversarial:
 			e = t.adversarial(b, j)
-		} else {
+		case SoakRecent:
+			e = t.recent(b, j)
+		default:
 			e = t.ordinary(r, b, v, j, now)
 		}
 		head := fmt.Sprintf(`"type":"page","name":%q`, e.name)
@@ -147,4 +182,56 @@ func (t SoakTraffic) spread(i int) time.Time {
 	n := int64(max(t.Batches*SoakBatch, 1))
 	step := max(1, (t.Until.Unix()-soakFirst.Unix())/n)
 	return time.Unix(soakFirst.Unix()+int64(i)*step, 0).UTC()
+}
+
+// Adversarial-recent timestamps: soakRecentSpan is their spread, inside the
+// processor's 48-hour retention with an hour to spare for the run; one event in
+// soakBurstEvery lies in the minute starting soakBurstAgo before Until (truncated).
+const (
+	soakRecentSpan = 47 * time.Hour
+	soakBurstEvery = 16
+	soakBurstAgo   = time.Hour
+)
+
+// recent is event j of batch b of an adversarial-recent run: the adversarial event's
+// values, an eighth of them (those whose path an adversarial run makes longer than
+// 200 bytes) with a random path and referrer of 1 to 2 KB instead (randomText's
+// base64 characters, 6 bits each), and a timestamp from recentSpread.
+func (t SoakTraffic) recent(b, j int) soakEvent {
+	e := t.adversarial(b, j)
+	i := b*SoakBatch + j
+	k := strconv.Itoa(i)
+	if i%8 == 0 {
+		r := rand.New(rand.NewPCG(uint64(i), 13))
+		e.path = "/a/" + t.Run + "/" + k + "/" + randomText(r, 1024+r.IntN(1024))
+		e.referrer = "https://r" + k + "-" + t.Run + "-" + hostLabel(r, 200+r.IntN(50)) +
+			".example.net/" + randomText(r, 1024+r.IntN(1024))
+	}
+	e.timestamp = t.recentSpread(j*t.Batches + b).Format(time.RFC3339Nano)
+	return e
+}
+
+// recentSpread is the i-th of the adversarial-recent run's timestamps: evenly spaced
+// over the soakRecentSpan before Until, but for every soakBurstEvery-th, evenly
+// spaced over the burst minute.
+func (t SoakTraffic) recentSpread(i int) time.Time {
+	n := max(t.Batches*SoakBatch, 1)
+	if i%soakBurstEvery == 0 {
+		start := t.Until.Add(-soakBurstAgo).Truncate(time.Minute)
+		step := time.Minute / time.Duration(n/soakBurstEvery+1)
+		return start.Add(time.Duration(i/soakBurstEvery) * step).UTC()
+	}
+	step := soakRecentSpan / time.Duration(n)
+	return t.Until.Add(-soakRecentSpan + time.Duration(i)*step).UTC()
+}
+
+// hostLabel is n random characters a host name keeps as they are (randomText's,
+// lowercased, its '+' and '/' made '-').
+func hostLabel(r *rand.Rand, n int) string {
+	return strings.Map(func(c rune) rune {
+		if c == '+' || c == '/' {
+			return '-'
+		}
+		return unicode.ToLower(c)
+	}, randomText(r, n))
 }

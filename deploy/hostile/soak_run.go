@@ -13,7 +13,7 @@ import (
 
 // SoakRun is one run of the soak: what was sent and what each service made of it.
 type SoakRun struct {
-	// Name is "ordinary" or "adversarial".
+	// Name is the kind's: "ordinary", "adversarial" or "adversarial-recent".
 	Name string
 	Send SendReport
 	// Processed is the events the processor counted (every outcome of
@@ -21,6 +21,14 @@ type SoakRun struct {
 	// Archived the rows the archiver wrote to Parquet (clicktrail_archiver_rows_total of
 	// the events table).
 	Processed, Outside, Archived int
+	// What the processor's bounds did, read once drained: Capped is the values it cut
+	// (clicktrail_processor_values_capped_total), StoreMinutes the tenant-minutes its
+	// store holds, Commits the session-state commits it wrote and CommitBytes their
+	// mean encoded size. HeapMiB is the processor's and the archiver's Go heap in use
+	// then (go_memstats_heap_inuse_bytes), beside their peak RSS.
+	Capped, StoreMinutes, Commits int
+	CommitBytes                   float64
+	HeapMiB                       map[string]float64
 	// Pending says what was not drained when the wait ended ("" when everything was);
 	// Drain is the wait, from the last answer.
 	Pending string
@@ -39,14 +47,12 @@ const soakSample = 250 * time.Millisecond
 
 // RunSoak runs one soak: a namespace of its own, the three services started afresh
 // (their defaults but for addresses, namespace and prefix), cfg.Events events of the
-// kind sent at cfg.Rate, then a wait until the processor counted and the archiver
-// wrote every accepted event, or until five minutes plus the send's time passed.
-func RunSoak(ctx context.Context, tb testing.TB, bins chaos.Binaries, cfg SoakConfig, adversarial bool, logf func(string, ...any)) (*SoakRun, error) {
+// kind (see SoakTraffic) sent at cfg.Rate, then a wait until the processor counted and
+// the archiver wrote every accepted event, or until five minutes plus the send's time
+// passed.
+func RunSoak(ctx context.Context, tb testing.TB, bins chaos.Binaries, cfg SoakConfig, kind SoakKind, logf func(string, ...any)) (*SoakRun, error) {
 	tb.Helper()
-	r := &SoakRun{Name: "ordinary"}
-	if adversarial {
-		r.Name = "adversarial"
-	}
+	r := &SoakRun{Name: kind.String()}
 	env := testenv.New(tb)
 	svcs, err := StartServices(ctx, tb, bins, env, ServiceArgs{})
 	if err != nil {
@@ -57,15 +63,36 @@ func RunSoak(ctx context.Context, tb testing.TB, bins chaos.Binaries, cfg SoakCo
 	defer stopPeaks()
 	r.Peaks = WatchPeaks(peaksCtx, soakSample, svcs.Pids)
 
-	tr := SoakTraffic{Run: "s" + randomHex(), Adversarial: adversarial, Batches: cfg.Batches(), Visitors: cfg.Visitors, Until: time.Now()}
+	tr := SoakTraffic{Run: "s" + randomHex(), Kind: kind, Batches: cfg.Batches(), Visitors: cfg.Visitors, Until: time.Now()}
 	logf("%s run %s: sending %d events at %.0f events/s to namespace %s", r.Name, tr.Run, cfg.Events, cfg.Rate, env.Namespace)
 	r.Send = SendSteady(ctx, svcs.Collector.Addr, WriteKey, cfg.Batches(), cfg.Rate, cfg.InFlight, tr.Body,
 		func(f string, args ...any) { logf(r.Name+": "+f, args...) })
 	sent := time.Now()
 	r.Pending = r.waitDrained(ctx, svcs, 5*time.Minute+r.Send.Elapsed, logf)
 	r.Drain = time.Since(sent)
+	r.readBounds(svcs)
 	r.Exits = svcs.Unexpected()
 	return r, nil
+}
+
+// readBounds reads what the processor's bounds did and the heap in use (see SoakRun);
+// a figure that cannot be read stays 0.
+func (r *SoakRun) readBounds(svcs *Services) {
+	p := svcs.Processor
+	metric := func(s *chaos.Service, name string) float64 {
+		v, _ := s.Metric(name)
+		return v
+	}
+	r.Capped = int(metric(p, "clicktrail_processor_values_capped_total"))
+	r.StoreMinutes = int(metric(p, "clicktrail_processor_store_minutes"))
+	r.Commits = int(metric(p, `clicktrail_processor_commits_total{direction="written"`))
+	if n := metric(p, "clicktrail_processor_commit_bytes_count"); n > 0 {
+		r.CommitBytes = metric(p, "clicktrail_processor_commit_bytes_sum") / n
+	}
+	r.HeapMiB = map[string]float64{}
+	for _, s := range []*chaos.Service{svcs.Processor, svcs.Archiver} {
+		r.HeapMiB[s.Name] = metric(s, "go_memstats_heap_inuse_bytes") / (1 << 20)
+	}
 }
 
 // waitDrained polls the processor's and the archiver's metrics until both counted
@@ -119,10 +146,11 @@ func (r *SoakRun) Summary() string {
 	if r.Pending != "" {
 		drained = "NOT drained: " + r.Pending
 	}
-	return fmt.Sprintf("%s: %d events at %.0f/s, %d accepted, %d rejected, %d attempts refused, %d requests failed%s; processor counted %d (%d outside its window), archiver wrote %d; %s after %.0fs; peak RSS collector %.0f MiB, processor %.0f MiB, archiver %.0f MiB; exits: %v",
+	return fmt.Sprintf("%s: %d events at %.0f/s, %d accepted, %d rejected, %d attempts refused, %d requests failed%s; processor counted %d (%d outside its window), archiver wrote %d; %s after %.0fs; peak RSS collector %.0f MiB, processor %.0f MiB, archiver %.0f MiB; exits: %v; processor: %d values cut, %d tenant-minutes held, %d commits written of %.0f bytes on average; heap in use at the end: processor %.0f MiB, archiver %.0f MiB",
 		r.Name, r.Send.Events, r.Send.EventsPerSecond(), r.Send.Accepted, r.Send.Rejected, r.Send.Refused, r.Send.Failed, firstFailure(r.Send),
 		r.Processed, r.Outside, r.Archived, drained, r.Drain.Seconds(),
-		r.Peaks.PeakMiB("collector"), r.Peaks.PeakMiB("processor"), r.Peaks.PeakMiB("archiver"), r.Exits)
+		r.Peaks.PeakMiB("collector"), r.Peaks.PeakMiB("processor"), r.Peaks.PeakMiB("archiver"), r.Exits,
+		r.Capped, r.StoreMinutes, r.Commits, r.CommitBytes, r.HeapMiB["processor"], r.HeapMiB["archiver"])
 }
 
 func firstFailure(s SendReport) string {
