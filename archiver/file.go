@@ -20,6 +20,9 @@ type file struct {
 	// disk counts the bytes parquet-go has written to f: finished row groups, whether
 	// they went out because of their bytes or their rows.
 	disk countingWriter
+	// dict follows the row group's dictionaries: each within dictionaryMaxBytes, and
+	// what they cost counted in the row group's bytes.
+	dict dictionaries
 }
 
 // countingWriter counts the bytes written through it.
@@ -37,14 +40,16 @@ func (c *countingWriter) Write(p []byte) (int, error) {
 const (
 	// rowGroupBytes bounds a row group in memory, as parquet-go estimates it: the
 	// compressed pages written so far, the values not yet encoded into a page (up to
-	// the page buffer size per column, uncompressed) and the dictionaries. What it
-	// costs, measured with 30 KB rows (TestLargeEventsKeepTheHeapBounded): 17–27 MiB
-	// live after two collections; up to 73 MiB after one, counting the page buffers
-	// parquet-go keeps in sync.Pool caches for the next row group; 150 MiB of heap in
-	// use at the peak, garbage included. A dictionary costs about twice its estimate
-	// (parquet-go copies each value again for its hash table); the zstd encoders are
-	// pooled and small next to this.
-	rowGroupBytes = 16 << 20
+	// the page buffer size per column, uncompressed) and the dictionaries, plus what
+	// the dictionaries cost beyond that estimate (see dictionaries). What it costs,
+	// measured with 30 KB rows (TestLargeEventsKeepTheHeapBounded): 18 MiB live after
+	// two collections; up to 37 MiB after one, counting the page buffers parquet-go
+	// keeps in sync.Pool caches for the next row group; 94 MiB of heap in use at the
+	// peak, garbage included. The zstd encoders are pooled (16 MiB of history each,
+	// shared by every file of the process). At 16 MiB a file of the soak's
+	// adversarial-recent events (an eighth with 3 KB of random text) held 20 MiB, twice
+	// one of ordinary events; at 8 MiB, 12 MiB as they do, for 0.5% more Parquet bytes.
+	rowGroupBytes = 8 << 20
 	// rowsPerGroup bounds the rows of a row group of small rows.
 	rowsPerGroup = 50_000
 )
@@ -60,6 +65,7 @@ func newFile(dir string, t *table) (*file, error) {
 		parquet.Compression(&parquet.Zstd),
 		parquet.MaxRowsPerRowGroup(rowsPerGroup),
 		parquet.DataPageStatistics(true),
+		parquet.DictionaryMaxBytes(dictionaryMaxBytes),
 		parquet.CreatedBy("clicktrail-archiver", "0.1.0", ""),
 	}
 	// Bounds of free-form JSON prune nothing, and parquet-go keeps every page's full
@@ -68,7 +74,7 @@ func newFile(dir string, t *table) (*file, error) {
 	for _, c := range t.blobs {
 		opts = append(opts, parquet.SkipPageBounds(c), parquet.SkipPageStatistics(c))
 	}
-	out := &file{f: f, disk: countingWriter{w: f}}
+	out := &file{f: f, disk: countingWriter{w: f}, dict: newDictionaries(t)}
 	out.w = parquet.NewWriter(&out.disk, opts...)
 	return out, nil
 }
@@ -79,17 +85,21 @@ func (f *file) write(row any) error {
 		return fmt.Errorf("write row to %s: %w", f.f.Name(), err)
 	}
 	f.rows++
+	if err := f.dict.wrote(f.w, row); err != nil {
+		return fmt.Errorf("write to %s: %w", f.f.Name(), err)
+	}
 	if f.buffered() >= rowGroupBytes {
 		if err := f.w.Flush(); err != nil {
 			return fmt.Errorf("write row group to %s: %w", f.f.Name(), err)
 		}
+		f.dict.flushed()
 	}
 	return nil
 }
 
 // buffered is the estimated size of the row group held in memory (and of the writer's
-// 32 KiB output buffer).
-func (f *file) buffered() int64 { return f.w.Size() - f.disk.n }
+// 32 KiB output buffer), with what its dictionaries cost beyond parquet-go's estimate.
+func (f *file) buffered() int64 { return f.w.Size() - f.disk.n + f.dict.overhead() }
 
 // size is the file's estimated size: the row groups on disk and the one in memory
 // (before compression of the values not yet in a page, so rather more than less).
