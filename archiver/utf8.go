@@ -3,7 +3,8 @@ package archiver
 import (
 	"reflect"
 	"strings"
-	"unicode/utf8"
+
+	"github.com/clicktrail/clicktrail/schemas"
 )
 
 // textColumns are the string fields of a row type and their Parquet column names, so
@@ -35,15 +36,16 @@ func textColumnsOf(t reflect.Type) textColumns {
 }
 
 // repair replaces the invalid bytes of every string field of *row (a pointer to a
-// struct of the type tc was built from) by U+FFFD and returns the columns it changed.
+// struct of the type tc was built from) by U+FFFD, by the collector's rule
+// (schemas.ValidUTF8String), and returns the columns it changed.
 // A valid string is only read: the common case costs one utf8.ValidString per field
 // and allocates nothing.
 func (tc textColumns) repair(row any) (repaired []string) {
 	v := reflect.ValueOf(row).Elem()
 	for k, i := range tc.index {
 		f := v.Field(i)
-		if s := f.String(); !utf8.ValidString(s) {
-			f.SetString(strings.ToValidUTF8(s, "\uFFFD"))
+		if s, ok := schemas.ValidUTF8String(f.String()); ok {
+			f.SetString(s)
 			repaired = append(repaired, tc.name[k])
 		}
 	}
