@@ -49,9 +49,9 @@ func checkBodyHeaders(r *http.Request) (gzipped bool, err error) {
 }
 
 // readBody reads the request body as sent into buf and stops past max bytes. buf grows
-// with the bytes that arrive (doubling from 512 bytes), never from the declared
-// Content-Length: a client that announces 500 KB and sends 10 bytes costs 10 bytes, and
-// a slow one costs what it has sent so far. A read that outlives the server's
+// with the bytes that arrive, never from the declared Content-Length: a client that
+// announces 500 KB and sends 10 bytes costs its buffer (a pooled one holds at most
+// maxPooledBody) and no more, and a slow one that plus what it has sent so far. A read that outlives the server's
 // ReadTimeout fails with errReadTimeout. The returned bytes are buf's: they are only
 // good until buf is reused.
 func readBody(body io.Reader, max int64, buf *bytes.Buffer) ([]byte, error) {
