@@ -153,6 +153,53 @@ stop_pid() {
 	while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done
 }
 
+# running_else_wait NAME CHECK PID LOG URLS READY_URLS: for a start that finds its
+# service PID already started. Returns 0 at once when the function CHECK succeeds,
+# saying it already runs with URLS; otherwise says it is already starting, waits for it
+# with wait_ready (which dies if it does not get ready), says it is ready with
+# READY_URLS and returns 1.
+running_else_wait() {
+	local name=$1 check=$2 pid=$3 log=$4 urls=$5 ready_urls=$6
+	if "$check"; then
+		say "already running (pid $pid): $urls"
+		return 0
+	fi
+	say "already starting (pid $pid)"
+	wait_ready "$name" "$check" "$pid" "$log"
+	say "ready (pid $pid): $ready_urls"
+	return 1
+}
+
+# stop_owned NAME WHAT PIDFILE MARKER GRACE DIR: the stop verb. Stops the service of
+# PIDFILE when it is ours (owned_pid) with stop_pid NAME PID GRACE and removes PIDFILE;
+# otherwise says that no WHAT was started from DIR.
+stop_owned() {
+	local name=$1 what=$2 pidfile=$3 marker=$4 grace=$5 dir=$6 pid
+	if pid=$(owned_pid "$pidfile" "$marker"); then
+		say "stopping pid $pid"
+		stop_pid "$name" "$pid" "$grace"
+		rm -f "$pidfile"
+		say "stopped"
+	else
+		say "not running (no $what started from $dir)"
+	fi
+}
+
+# status_owned PIDFILE MARKER CHECK URLS LOG: the status verb. Exit 0 when the service
+# of PIDFILE is ours (owned_pid) and the function CHECK succeeds; says so with URLS.
+status_owned() {
+	local pidfile=$1 marker=$2 check=$3 urls=$4 log=$5 pid
+	if pid=$(owned_pid "$pidfile" "$marker") && "$check"; then
+		say "running (pid $pid): $urls"
+	elif [[ -n ${pid:-} ]]; then
+		say "started (pid $pid) but not ready: see $log"
+		return 1
+	else
+		say "not running"
+		return 1
+	fi
+}
+
 # interrupted_start NAME PIDFILE: the trap of a start that is cut short (Ctrl-C,
 # SIGTERM): stops what it started, so no half-started service is left behind.
 interrupted_start() {

@@ -301,18 +301,7 @@ func TestTwoStartsAtOnceStartOneBrokerAndStopStopsIt(t *testing.T) {
 		t.Fatalf("status of the running broker (%d):\n%s", code, out)
 	}
 
-	if out, code := s.run(t, java, "pulsar.sh", "stop"); code != 0 {
-		t.Fatalf("stop (%d):\n%s", code, out)
-	}
-	if pids := processesMentioning(t, s.dir); len(pids) > 0 {
-		t.Fatalf("processes %v are left after stop", pids)
-	}
-	if out, code := s.run(t, java, "pulsar.sh", "status"); code == 0 {
-		t.Fatalf("status succeeds after stop:\n%s", out)
-	}
-	if out, _ := s.run(t, java, "pulsar.sh", "stop"); !strings.Contains(out, "not running") {
-		t.Fatalf("a second stop does not say the broker is not running:\n%s", out)
-	}
+	s.stopsAndStaysStopped(t, java, "pulsar.sh", "broker")
 }
 
 func TestTheS3ServerStartsOnceAnswersAndStops(t *testing.T) {
@@ -343,18 +332,7 @@ func TestTheS3ServerStartsOnceAnswersAndStops(t *testing.T) {
 	if out, code := s.run(t, []string{other}, "s3.sh", "status"); code == 0 || !strings.Contains(out, "on another port") {
 		t.Fatalf("the status on another port (%d):\n%s", code, out)
 	}
-	if out, code := s.run(t, nil, "s3.sh", "stop"); code != 0 {
-		t.Fatalf("stop (%d):\n%s", code, out)
-	}
-	if pids := processesMentioning(t, s.dir); len(pids) > 0 {
-		t.Fatalf("processes %v are left after stop", pids)
-	}
-	if out, code := s.run(t, nil, "s3.sh", "status"); code == 0 {
-		t.Fatalf("status succeeds after stop:\n%s", out)
-	}
-	if out, _ := s.run(t, nil, "s3.sh", "stop"); !strings.Contains(out, "not running") {
-		t.Fatalf("a second stop does not say the server is not running:\n%s", out)
-	}
+	s.stopsAndStaysStopped(t, nil, "s3.sh", "server")
 }
 
 func TestAnS3ServerThatExitsAtStartIsNamedWithItsLog(t *testing.T) {
@@ -427,6 +405,25 @@ func TestWithServicesRunsTheCommandAndStopsOnlyWhatItStarted(t *testing.T) {
 	}
 	if strings.Contains(out, "s3: ") || strings.Contains(out, "versitygw") {
 		t.Fatalf("with-services touched the S3 server that already answered:\n%s", out)
+	}
+}
+
+// stopsAndStaysStopped stops the service of script, checks that no process of the
+// sandbox is left, that status then fails, and that a second stop says the service
+// (named by noun) is not running.
+func (s *sandbox) stopsAndStaysStopped(t *testing.T, extra []string, script, noun string) {
+	t.Helper()
+	if out, code := s.run(t, extra, script, "stop"); code != 0 {
+		t.Fatalf("stop (%d):\n%s", code, out)
+	}
+	if pids := processesMentioning(t, s.dir); len(pids) > 0 {
+		t.Fatalf("processes %v are left after stop", pids)
+	}
+	if out, code := s.run(t, extra, script, "status"); code == 0 {
+		t.Fatalf("status succeeds after stop:\n%s", out)
+	}
+	if out, _ := s.run(t, extra, script, "stop"); !strings.Contains(out, "not running") {
+		t.Fatalf("a second stop does not say the %s is not running:\n%s", noun, out)
 	}
 }
 

@@ -44,13 +44,8 @@ ready() { http_ok "$READY"; }
 start_locked() {
 	local pid
 	if pid=$(owned_pid "$PIDFILE" "$MARKER"); then
-		if ready; then
-			say "already running (pid $pid): http://127.0.0.1:$PORT, console http://127.0.0.1:$CONSOLE_PORT"
-			return 0
-		fi
-		say "already starting (pid $pid)"
-		wait_ready minio ready "$pid" "$LOG"
-		say "ready (pid $pid): http://127.0.0.1:$PORT"
+		running_else_wait minio ready "$pid" "$LOG" \
+			"http://127.0.0.1:$PORT, console http://127.0.0.1:$CONSOLE_PORT" "http://127.0.0.1:$PORT" || true
 		return 0
 	fi
 	need curl "install curl (apt-get install curl); it checks that MinIO is ready"
@@ -73,29 +68,11 @@ start_locked() {
 	say "ready in $((SECONDS - begin))s (pid $pid): http://127.0.0.1:$PORT, console http://127.0.0.1:$CONSOLE_PORT"
 }
 
-stop() {
-	local pid
-	if pid=$(owned_pid "$PIDFILE" "$MARKER"); then
-		say "stopping pid $pid"
-		stop_pid minio "$pid" 20
-		rm -f "$PIDFILE"
-		say "stopped"
-	else
-		say "not running (no MinIO started from $DIR)"
-	fi
-}
+stop() { stop_owned minio MinIO "$PIDFILE" "$MARKER" 20 "$DIR"; }
 
 status() {
-	local pid
-	if pid=$(owned_pid "$PIDFILE" "$MARKER") && ready; then
-		say "running (pid $pid): http://127.0.0.1:$PORT, console http://127.0.0.1:$CONSOLE_PORT"
-	elif [[ -n ${pid:-} ]]; then
-		say "started (pid $pid) but not ready: see $LOG"
-		return 1
-	else
-		say "not running"
-		return 1
-	fi
+	status_owned "$PIDFILE" "$MARKER" ready \
+		"http://127.0.0.1:$PORT, console http://127.0.0.1:$CONSOLE_PORT" "$LOG"
 }
 
 case ${1:-} in

@@ -120,17 +120,14 @@ ready() {
 start_locked() {
 	local pid java
 	if pid=$(owned_pid "$PIDFILE" "$MARKER"); then
-		if ready; then
-			say "already running (pid $pid): pulsar://127.0.0.1:$PORT, admin http://127.0.0.1:$ADMIN_PORT"
+		# Already running, or started by an earlier run that gave up waiting, or just
+		# restarting: wait for it.
+		local urls="pulsar://127.0.0.1:$PORT, admin http://127.0.0.1:$ADMIN_PORT"
+		if running_else_wait pulsar ready "$pid" "$LOG" "$urls" "$urls"; then
 			# Started before the pinned version changed: say so, but keep it running.
 			tr '\0' ' ' <"/proc/$pid/cmdline" | grep -qF -- "$LIB/" ||
 				say "note: it runs other jars than Pulsar $VERSION; to upgrade: $0 stop && $0 start"
-			return 0
 		fi
-		# Started by an earlier run that gave up waiting, or just restarting: wait for it.
-		say "already starting (pid $pid)"
-		wait_ready pulsar ready "$pid" "$LOG"
-		say "ready (pid $pid): pulsar://127.0.0.1:$PORT, admin http://127.0.0.1:$ADMIN_PORT"
 		return 0
 	fi
 	need curl "install curl (apt-get install curl); it checks that the broker is ready"
@@ -189,29 +186,11 @@ start_locked() {
 	say "ready in $((SECONDS - begin))s (pid $pid): pulsar://127.0.0.1:$PORT, admin http://127.0.0.1:$ADMIN_PORT"
 }
 
-stop() {
-	local pid
-	if pid=$(owned_pid "$PIDFILE" "$MARKER"); then
-		say "stopping pid $pid"
-		stop_pid pulsar "$pid" 60
-		rm -f "$PIDFILE"
-		say "stopped"
-	else
-		say "not running (no broker started from $DIR)"
-	fi
-}
+stop() { stop_owned pulsar broker "$PIDFILE" "$MARKER" 60 "$DIR"; }
 
 status() {
-	local pid
-	if pid=$(owned_pid "$PIDFILE" "$MARKER") && ready; then
-		say "running (pid $pid): pulsar://127.0.0.1:$PORT, admin http://127.0.0.1:$ADMIN_PORT"
-	elif [[ -n ${pid:-} ]]; then
-		say "started (pid $pid) but not ready: see $LOG"
-		return 1
-	else
-		say "not running"
-		return 1
-	fi
+	status_owned "$PIDFILE" "$MARKER" ready \
+		"pulsar://127.0.0.1:$PORT, admin http://127.0.0.1:$ADMIN_PORT" "$LOG"
 }
 
 case ${1:-} in

@@ -66,13 +66,8 @@ start_locked() {
 		if ! on_our_port "$pid"; then
 			die "the versitygw of $DIR already runs (pid $pid) on another port than $PORT: stop it first (deploy/local/s3.sh stop), or give this one its own CLICKTRAIL_RUN_DIR"
 		fi
-		if ours_ready; then
-			say "already running (pid $pid): http://127.0.0.1:$PORT"
-			return 0
-		fi
-		say "already starting (pid $pid)"
-		wait_ready versitygw ours_ready "$pid" "$LOG"
-		say "ready (pid $pid): http://127.0.0.1:$PORT"
+		running_else_wait versitygw ours_ready "$pid" "$LOG" \
+			"http://127.0.0.1:$PORT" "http://127.0.0.1:$PORT" || true
 		return 0
 	fi
 	need curl "install curl (apt-get install curl); it checks that the S3 server is ready"
@@ -94,32 +89,15 @@ start_locked() {
 	say "ready in $((SECONDS - begin))s (pid $pid): http://127.0.0.1:$PORT"
 }
 
-stop() {
-	local pid
-	if pid=$(owned_pid "$PIDFILE" "$MARKER"); then
-		say "stopping pid $pid"
-		stop_pid versitygw "$pid" 20
-		rm -f "$PIDFILE"
-		say "stopped"
-	else
-		say "not running (no versitygw started from $DIR)"
-	fi
-}
+stop() { stop_owned versitygw versitygw "$PIDFILE" "$MARKER" 20 "$DIR"; }
 
 status() {
 	local pid
 	if pid=$(owned_pid "$PIDFILE" "$MARKER") && ! on_our_port "$pid"; then
 		say "running (pid $pid), but on another port than $PORT: see the --port of its command line (ps -p $pid -o args=)"
 		return 1
-	elif [[ -n ${pid:-} ]] && ours_ready; then
-		say "running (pid $pid): http://127.0.0.1:$PORT"
-	elif [[ -n ${pid:-} ]]; then
-		say "started (pid $pid) but not ready: see $LOG"
-		return 1
-	else
-		say "not running"
-		return 1
 	fi
+	status_owned "$PIDFILE" "$MARKER" ours_ready "http://127.0.0.1:$PORT" "$LOG"
 }
 
 case ${1:-} in

@@ -18,7 +18,7 @@ need go "install Go 1.26 and run again"
 go_install govulncheck golang.org/x/vuln/cmd/govulncheck "$GOVULNCHECK" "under a minute"
 if [[ ! -f $DB/index/db.json ]]; then
 	say "building the vulnerability database from golang.org/x/vulndb@$VULNDB into $DB (about a minute)"
-	src=$(go mod download -json "golang.org/x/vulndb@$VULNDB" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
+	src=$(go mod download -json "golang.org/x/vulndb@$VULNDB" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p') || src=
 	[[ -d $src ]] || die "go mod download golang.org/x/vulndb@$VULNDB failed: check that Go can reach its module proxy"
 	work=$(mktemp -d)
 	trap 'rm -rf "$work"' EXIT
