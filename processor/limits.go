@@ -1,9 +1,6 @@
 package processor
 
-import (
-	"strings"
-	"unicode/utf8"
-)
+import "github.com/clicktrail/clicktrail/schemas"
 
 // Bounds on what a client's text can cost. Whatever the events hold, a value of an
 // aggregate dimension, a session's text and a user key have a bounded size, so a
@@ -27,32 +24,11 @@ const (
 	maxKeyBytes = 4 * 512
 )
 
-// capValue returns s as valid UTF-8 (each invalid sequence replaced by U+FFFD) of at
-// most limit bytes, cut on a character boundary, and whether it changed s. It is a
-// pure function of s: every instance makes the same value of the same input.
+// capValue returns s as valid UTF-8 (each invalid byte replaced by U+FFFD, see
+// schemas.TruncateUTF8) of at most limit bytes, cut on a character boundary, and
+// whether it changed s. It is a pure function of s: every instance makes the same
+// value of the same input.
 func capValue(s string, limit int) (string, bool) {
-	if len(s) <= limit && utf8.ValidString(s) {
-		return s, false
-	}
-	s = cutUTF8(s, limit)
-	if !utf8.ValidString(s) {
-		s = cutUTF8(strings.ToValidUTF8(s, "\uFFFD"), limit)
-	}
-	return s, true
-}
-
-// cutUTF8 cuts s to at most limit bytes, before the character that crosses the limit
-// (a byte that starts no character within 3 bytes of it is cut through).
-func cutUTF8(s string, limit int) string {
-	if len(s) <= limit {
-		return s
-	}
-	i := limit
-	for j := 0; j < utf8.UTFMax-1 && i > 0 && !utf8.RuneStart(s[i]); j++ {
-		i--
-	}
-	if !utf8.RuneStart(s[i]) {
-		i = limit
-	}
-	return s[:i]
+	out, repaired := schemas.TruncateUTF8(s, limit)
+	return out, repaired || len(out) != len(s)
 }
