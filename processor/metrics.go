@@ -84,7 +84,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 	})
 	m.minutesDropped = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "clicktrail_processor_store_minutes_dropped_total",
-		Help: "Partial minutes read from the aggregates topic and not kept: outside the retention window of the processing clock.",
+		Help: "Partial minutes read from the aggregates topic and not kept: outside the retention window of the processing clock, or not starting on a minute.",
 	})
 	m.storeMinutes = prometheus.NewGauge(prometheus.GaugeOpts{
 		Name: "clicktrail_processor_store_minutes",
