@@ -17,6 +17,7 @@ import (
 
 	"github.com/clicktrail/clicktrail/deploy/chaos"
 	"github.com/clicktrail/clicktrail/deploy/compat"
+	"github.com/clicktrail/clicktrail/deploy/hostile"
 	"github.com/clicktrail/clicktrail/internal/testenv"
 )
 
@@ -84,8 +85,7 @@ func TestOfficialClientsDeliverEveryField(t *testing.T) {
 	site := "http://" + siteLn.Addr().String()
 	tapURL := "http://" + tapLn.Addr().String()
 
-	sources := filepath.Join(t.TempDir(), "sources.yaml")
-	if err := os.WriteFile(sources, []byte(fmt.Sprintf(`sources:
+	svcs, err := hostile.StartServicesWith(ctx, t, b.bins, env, "compat", fmt.Sprintf(`sources:
   - id: compat-web
     writeKey: %s
     readKey: %s
@@ -99,47 +99,12 @@ func TestOfficialClientsDeliverEveryField(t *testing.T) {
     namespace: %s
     server: true
     timezone: UTC
-`, webKey, readKey, env.Tenant, env.Namespace, site, serverKey, env.Tenant, env.Namespace)), 0o600); err != nil {
+`, webKey, readKey, env.Tenant, env.Namespace, site, serverKey, env.Tenant, env.Namespace),
+		hostile.ServiceArgs{Archiver: []string{"--archiver.roll-age", "3s"}})
+	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := env.Provision
-	logDir, tmpDir := t.TempDir(), t.TempDir()
-	collectorAddr, processorAddr, archiverAddr := testenv.FreeAddr(t), testenv.FreeAddr(t), testenv.FreeAddr(t)
-	collector := chaos.NewService("collector", b.bins.Collector, collectorAddr, logDir, nil,
-		"--collector.addr", collectorAddr, "--pulsar.url", cfg.PulsarURL, "--sources", sources,
-		"--collector.instance-id", "compat-"+randomHex(), "--log.level", "info")
-	proc := chaos.NewService("processor", b.bins.Processor, processorAddr, logDir, nil,
-		"--processor.addr", processorAddr, "--pulsar.url", cfg.PulsarURL, "--sources", sources, "--log.level", "info")
-	arch := chaos.NewService("archiver", b.bins.Archiver, archiverAddr, logDir, nil,
-		"--archiver.addr", archiverAddr, "--pulsar.url", cfg.PulsarURL, "--sources", sources,
-		"--s3.endpoint", cfg.S3Endpoint, "--s3.access-key", cfg.S3AccessKey, "--s3.secret-key", cfg.S3SecretKey, "--s3.bucket", cfg.Bucket,
-		"--archiver.key-prefix", env.Prefix, "--archiver.roll-age", "3s", "--archiver.tmp-dir", tmpDir, "--log.level", "info")
-	services := []*chaos.Service{collector, proc, arch}
-	// Cleanups run last-in first-out: the services stop before testenv removes the
-	// namespace and the prefix.
-	t.Cleanup(func() {
-		for _, s := range services {
-			if err := s.Stop(20 * time.Second); err != nil {
-				t.Errorf("stop %s: %v", s.Name, err)
-			}
-			if t.Failed() {
-				t.Log(s.LogTail(20))
-			}
-		}
-	})
-	for _, s := range services {
-		if err := s.Start(); err != nil {
-			t.Fatal(err)
-		}
-	}
-	readyCtx, cancel := context.WithTimeout(ctx, 2*time.Minute)
-	for _, s := range services {
-		if err := s.WaitReady(readyCtx); err != nil {
-			cancel()
-			t.Fatal(err)
-		}
-	}
-	cancel()
+	collectorAddr := svcs.Collector.Addr
 
 	run := "r" + randomHex()
 	tap := compat.NewTap("http://"+collectorAddr, run)
@@ -242,7 +207,7 @@ func TestOfficialClientsDeliverEveryField(t *testing.T) {
 	deadline := time.Now().Add(90 * time.Second)
 	for {
 		lakeDir := t.TempDir()
-		all, n, err := compat.ReadLake(ctx, env.S3(), cfg.Bucket, env.Prefix, lakeDir, d.python)
+		all, n, err := compat.ReadLake(ctx, env.S3(), env.Provision.Bucket, env.Prefix, lakeDir, d.python)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -277,7 +242,7 @@ func TestOfficialClientsDeliverEveryField(t *testing.T) {
 	want := compat.WantAggregates(rows, browserKey, order)
 	var diff []string
 	for deadline := time.Now().Add(60 * time.Second); ; {
-		st, err := chaos.FetchStats(ctx, processorAddr, env.Tenant, readKey, started.Add(-time.Hour), time.Now().Add(time.Hour))
+		st, err := chaos.FetchStats(ctx, svcs.Processor.Addr, env.Tenant, readKey, started.Add(-time.Hour), time.Now().Add(time.Hour))
 		if err != nil {
 			diff = []string{err.Error()}
 		} else {

@@ -32,8 +32,15 @@ type ServiceArgs struct{ Collector, Processor, Archiver []string }
 // services stop before testenv removes the namespace (cleanups run last-in first-out).
 func StartServices(ctx context.Context, tb testing.TB, bins chaos.Binaries, env *testenv.Env, extra ServiceArgs) (*Services, error) {
 	tb.Helper()
+	return StartServicesWith(ctx, tb, bins, env, "hostile", SourcesYAML(env.Tenant, env.Namespace), extra)
+}
+
+// StartServicesWith is StartServices with another suite's sources file (sourcesYAML)
+// and name (the collector's instance id is <name>-<random hex>).
+func StartServicesWith(ctx context.Context, tb testing.TB, bins chaos.Binaries, env *testenv.Env, name, sourcesYAML string, extra ServiceArgs) (*Services, error) {
+	tb.Helper()
 	sources := filepath.Join(tb.TempDir(), "sources.yaml")
-	if err := os.WriteFile(sources, []byte(SourcesYAML(env.Tenant, env.Namespace)), 0o600); err != nil {
+	if err := os.WriteFile(sources, []byte(sourcesYAML), 0o600); err != nil {
 		return nil, fmt.Errorf("write the sources file: %w", err)
 	}
 	cfg := env.Provision
@@ -42,7 +49,7 @@ func StartServices(ctx context.Context, tb testing.TB, bins chaos.Binaries, env 
 	s := &Services{
 		Collector: chaos.NewService("collector", bins.Collector, collectorAddr, logDir, nil,
 			append([]string{"--collector.addr", collectorAddr, "--pulsar.url", cfg.PulsarURL, "--sources", sources,
-				"--collector.instance-id", "hostile-" + randomHex(), "--log.level", "info"}, extra.Collector...)...),
+				"--collector.instance-id", name + "-" + randomHex(), "--log.level", "info"}, extra.Collector...)...),
 		Processor: chaos.NewService("processor", bins.Processor, processorAddr, logDir, nil,
 			append([]string{"--processor.addr", processorAddr, "--pulsar.url", cfg.PulsarURL, "--sources", sources,
 				"--log.level", "info"}, extra.Processor...)...),
