@@ -158,6 +158,13 @@ func (m *Minute) Merge(o *Minute) error {
 	return nil
 }
 
+// mergeFrom adds o into m whatever their starts: m is a bucket (an hour, a day, a
+// range) that contains o's minute. Sketches of precision 14 always merge.
+func (m *Minute) mergeFrom(o *Minute) {
+	_ = m.Visitors.Merge(o.Visitors.Sketch)
+	m.mergeCounts(&o.Counts)
+}
+
 // Sketch is a HyperLogLog sketch that travels in JSON as its binary form (base64).
 type Sketch struct{ *hyperloglog.Sketch }
 

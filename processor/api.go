@@ -29,7 +29,9 @@ func (p *Processor) Handler() http.Handler {
 // Authentication: the tenant's read key (a source's readKey in the sources file), as
 // "Authorization: Bearer <key>" or the key query parameter (the dashboard page's).
 // from and to are RFC 3339 or Unix seconds [the last hour]; interval is a Go duration,
-// whole minutes [1m]; limit bounds each top list [10].
+// whole minutes [1m]; limit bounds each top list [10]. Ranges are read by minute,
+// hour or day (see Store.Query): one that starts before the minutes kept needs an
+// interval of whole hours, before the hours kept whole days (400 otherwise).
 type statsAPI struct {
 	store *Store
 	keys  map[string][]string // tenant → read keys
@@ -93,9 +95,14 @@ func (a *statsAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "more than 5000 intervals: use a longer interval")
 		return
 	}
+	st, err := a.store.Query(tenant, from, to, step, limit, now)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "interval: "+err.Error())
+		return
+	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
-	_ = json.NewEncoder(w).Encode(a.store.Query(tenant, from, to, step, limit, now))
+	_ = json.NewEncoder(w).Encode(st)
 }
 
 func (a *statsAPI) authorized(tenant string, r *http.Request) bool {

@@ -30,6 +30,9 @@ func TestStatsAPI(t *testing.T) {
 		{"a missing tenant is a bad request", "key=secret", "", 400, 0},
 		{"an interval of seconds is a bad request", "tenant=acme&key=secret&interval=30s", "", 400, 0},
 		{"from after to is a bad request", "tenant=acme&key=secret&from=2026-11-25T11:00:00Z&to=2026-11-25T10:00:00Z", "", 400, 0},
+		{"a range before the minutes kept, by minute, is a bad request", "tenant=acme&key=secret&from=2026-11-25T00:00:00Z&to=2026-11-25T10:00:00Z&interval=1m", "", 400, 0},
+		{"the same range by hour is read by hour", "tenant=acme&key=secret&from=2026-11-25T00:00:00Z&to=2026-11-25T11:00:00Z&interval=1h", "", 200, 2},
+		{"the last 90 days by day", "tenant=acme&key=secret&from=2026-08-28T00:00:00Z&to=2026-11-26T00:00:00Z&interval=24h", "", 200, 2},
 		{"too many points is a bad request", "tenant=acme&key=secret&from=2026-01-01T00:00:00Z&to=2026-03-01T00:00:00Z&interval=1m", "", 400, 0},
 	}
 	for _, tc := range tests {
@@ -68,7 +71,10 @@ func TestAStoreQuerySumsMinutesIntoIntervals(t *testing.T) {
 		z.Add(v.event(), &position{Ledger: 1, Entry: int64(i)})
 	}
 	publish(t, store, play(t, NewSessionizer(DefaultSessionRules(), "reader", (&clock{t0}).now), checkpoint(t, z)))
-	st := store.Query("acme", t0, t0.Add(10*time.Minute), 5*time.Minute, 10, t0.Add(8*time.Minute))
+	st, err := store.Query("acme", t0, t0.Add(10*time.Minute), 5*time.Minute, 10, t0.Add(8*time.Minute))
+	if err != nil {
+		t.Fatal(err)
+	}
 	if len(st.Series) != 2 || st.Series[0].Pageviews != 2 || st.Series[1].Pageviews != 1 || st.Series[0].Visitors != 1 {
 		t.Errorf("series %+v", st.Series)
 	}
@@ -121,7 +127,10 @@ func TestASessionClosedByTwoInstancesIsCountedOnce(t *testing.T) {
 	for _, z := range []*Sessionizer{b, c, d} {
 		store := NewStore(DefaultRetention, (&clock{t0}).now)
 		publish(t, store, play(t, z, log))
-		st := store.Query("acme", t0, t0.Add(time.Hour), time.Hour, 10, t0)
+		st, err := store.Query("acme", t0, t0.Add(time.Hour), time.Hour, 10, t0)
+		if err != nil {
+			t.Fatal(err)
+		}
 		if st.Totals.SessionsEnded != 1 || st.Totals.Bounces != 1 {
 			t.Errorf("%s counts %d ended sessions and %d bounces, want 1 and 1", z.self, st.Totals.SessionsEnded, st.Totals.Bounces)
 		}

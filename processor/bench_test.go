@@ -217,7 +217,11 @@ func BenchmarkBacklog(b *testing.B) {
 		// Every event but the client retries (duplicates) counts.
 		want := int64(n - counter(b, reg, "clicktrail_processor_events_total", "duplicate"))
 		for deadline := time.Now().Add(time.Minute); ; time.Sleep(10 * time.Millisecond) {
-			got := p.store.Query("bench", time.Now().Add(-6*time.Hour), time.Now().Add(6*time.Hour), time.Hour, 1, time.Now()).Totals.Events
+			st, err := p.store.Query("bench", time.Now().Add(-6*time.Hour), time.Now().Add(6*time.Hour), time.Hour, 1, time.Now())
+			if err != nil {
+				b.Fatal(err)
+			}
+			got := st.Totals.Events
 			if got == want {
 				break
 			}

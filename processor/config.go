@@ -40,9 +40,12 @@ type Config struct {
 	// ShutdownGrace bounds the final checkpoint and the HTTP shutdown [15s].
 	ShutdownGrace time.Duration
 	// Retention is how much event time before the processing clock is aggregated and
-	// kept in memory for the dashboard; older events (and those more than 10 minutes
-	// ahead) are ignored [48h].
+	// sessionized; older events (and those more than 10 minutes ahead) are ignored
+	// [48h].
 	Retention time.Duration
+	// Keep is how many of the latest minutes, hours and days the dashboard's store
+	// keeps (see Store) [360 minutes, 840 hours, 400 days].
+	Keep Keep
 	// LogLevel and LogFormat [info, json].
 	LogLevel, LogFormat string
 }
@@ -53,7 +56,7 @@ func DefaultConfig() Config {
 		Addr: "127.0.0.1:8089", PulsarURL: pulsarx.DefaultURL, SourcesFile: "deploy/local/sources.yaml",
 		Inactivity: 30 * time.Minute, MaxDuration: 24 * time.Hour,
 		CheckpointInterval: 500 * time.Millisecond, CheckpointEvents: 20000,
-		ShutdownGrace: 15 * time.Second, Retention: DefaultRetention, LogLevel: "info", LogFormat: "json",
+		ShutdownGrace: 15 * time.Second, Retention: DefaultRetention, Keep: DefaultKeep, LogLevel: "info", LogFormat: "json",
 	}
 }
 
@@ -71,6 +74,9 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) *flagenv.Set {
 	s.Int(&c.CheckpointEvents, "processor.checkpoint-events", "CLICKTRAIL_PROCESSOR_CHECKPOINT_EVENTS", "checkpoint after this many events at the latest")
 	s.Duration(&c.ShutdownGrace, "processor.shutdown-grace", "CLICKTRAIL_PROCESSOR_SHUTDOWN_GRACE", "time for the final checkpoint at shutdown")
 	s.Duration(&c.Retention, "processor.retention", "CLICKTRAIL_PROCESSOR_RETENTION", "aggregate and keep this much event time before now; older events are ignored")
+	s.Int(&c.Keep.Minutes, "processor.keep-minutes", "CLICKTRAIL_PROCESSOR_KEEP_MINUTES", "the dashboard's store keeps this many of the latest minutes by minute")
+	s.Int(&c.Keep.Hours, "processor.keep-hours", "CLICKTRAIL_PROCESSOR_KEEP_HOURS", "the dashboard's store keeps this many of the latest hours by hour")
+	s.Int(&c.Keep.Days, "processor.keep-days", "CLICKTRAIL_PROCESSOR_KEEP_DAYS", "the dashboard's store keeps this many of the latest days by day")
 	s.String(&c.LogLevel, "log.level", "CLICKTRAIL_LOG_LEVEL", "log level: debug, info, warn, error")
 	s.String(&c.LogFormat, "log.format", "CLICKTRAIL_LOG_FORMAT", "log format: json or text")
 	return s
@@ -111,6 +117,15 @@ func (c *Config) Validate() error {
 	}
 	if c.Retention < time.Hour || c.Retention > maxRetention {
 		bad("processor.retention", "CLICKTRAIL_PROCESSOR_RETENTION", c.Retention, "must be in [1h, 2232h] (93 days, the longest range the API serves)")
+	}
+	if c.Keep.Minutes < 60 || c.Keep.Minutes > 7*24*60 {
+		bad("processor.keep-minutes", "CLICKTRAIL_PROCESSOR_KEEP_MINUTES", c.Keep.Minutes, "must be in [60, 10080] (an hour to a week)")
+	}
+	if c.Keep.Hours < 24 || c.Keep.Hours > 93*24 {
+		bad("processor.keep-hours", "CLICKTRAIL_PROCESSOR_KEEP_HOURS", c.Keep.Hours, "must be in [24, 2232] (a day to 93 days)")
+	}
+	if c.Keep.Days < 1 || c.Keep.Days > 3660 {
+		bad("processor.keep-days", "CLICKTRAIL_PROCESSOR_KEEP_DAYS", c.Keep.Days, "must be in [1, 3660]")
 	}
 	return errors.Join(errs...)
 }

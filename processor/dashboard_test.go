@@ -112,6 +112,15 @@ func TestTheDashboardPageShowsTheAPIsNumbers(t *testing.T) {
 		t.Errorf("the chart has %d lines, want 2 (visitors and pageviews)", n)
 	}
 
+	// The last 90 days are read by day: the same visits, the same pageviews.
+	dom90 := runChromium(t, "--dump-dom", fmt.Sprintf("http://%s/?tenant=%s&key=%s&range=2160h", in.addr(), env.Tenant, testReadKey))
+	if !strings.Contains(dom90, `data-state="loaded"`) || !strings.Contains(dom90, `data-interval="24h0m0s"`) {
+		t.Fatalf("the page of the last 90 days did not load its statistics by day:\n%s", dom90)
+	}
+	if m := regexp.MustCompile(`id="total-pageviews"[^>]*>([^<]*)<`).FindStringSubmatch(dom90); m == nil || strings.ReplaceAll(m[1], ",", "") != strconv.FormatInt(st.Totals.Pageviews, 10) {
+		t.Errorf("the last 90 days show %v pageviews, the last hour %d: want the same visits", m, st.Totals.Pageviews)
+	}
+
 	shot := filepath.Join(os.TempDir(), "clicktrail-dashboard.png")
 	runChromium(t, "--screenshot="+shot, page)
 	if fi, err := os.Stat(shot); err != nil || fi.Size() < 10_000 {

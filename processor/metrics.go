@@ -18,7 +18,7 @@ type metrics struct {
 	valuesCapped   prometheus.Counter
 	refused        prometheus.Counter
 	minutesDropped prometheus.Counter
-	storeMinutes   prometheus.Gauge
+	storeBuckets   prometheus.Gauge
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -86,11 +86,11 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		Name: "clicktrail_processor_store_minutes_dropped_total",
 		Help: "Partial minutes read from the aggregates topic and not kept: outside the retention window of the processing clock, or not starting on a minute.",
 	})
-	m.storeMinutes = prometheus.NewGauge(prometheus.GaugeOpts{
-		Name: "clicktrail_processor_store_minutes",
-		Help: "Tenant-minutes held by the dashboard's store (all namespaces).",
+	m.storeBuckets = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "clicktrail_processor_store_buckets",
+		Help: "Buckets (a tenant's minute, hour or day) held by the dashboard's store (all namespaces).",
 	})
 	reg.MustRegister(m.events, m.badEvents, m.openSessions, m.sessionsClosed, m.lag, m.checkpoint, m.acked, m.commits, m.stateRecords, m.aggregates,
-		m.commitBytes, m.skipped, m.valuesCapped, m.refused, m.minutesDropped, m.storeMinutes)
+		m.commitBytes, m.skipped, m.valuesCapped, m.refused, m.minutesDropped, m.storeBuckets)
 	return m
 }

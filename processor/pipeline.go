@@ -250,7 +250,7 @@ func (p *pipeline) loop(ctx context.Context) error {
 				p.z.Expire()
 				p.lastExpire = now
 				p.store.Prune()
-				p.m.storeMinutes.Set(float64(p.store.Len()))
+				p.m.storeBuckets.Set(float64(p.store.Len()))
 			}
 			if err := p.checkpoint(ctx); err != nil {
 				return stop(err)

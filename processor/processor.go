@@ -43,7 +43,7 @@ func New(cfg Config, log *slog.Logger, reg *prometheus.Registry) (*Processor, er
 	if cfg.Instance == "" {
 		cfg.Instance = instanceName()
 	}
-	return &Processor{cfg: cfg, log: log, reg: reg, m: newMetrics(reg), sources: sources, store: NewStore(cfg.Retention, time.Now)}, nil
+	return &Processor{cfg: cfg, log: log, reg: reg, m: newMetrics(reg), sources: sources, store: NewStoreKeeping(cfg.Retention, cfg.Keep, time.Now)}, nil
 }
 
 // Addr is the address the HTTP server listens on, nil before Run has bound it.

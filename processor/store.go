@@ -2,6 +2,7 @@ package processor
 
 import (
 	"cmp"
+	"fmt"
 	"slices"
 	"sync"
 	"time"
@@ -12,105 +13,167 @@ import (
 // LiveWindow is how far back "visitors live" looks.
 const LiveWindow = 5 * time.Minute
 
-// Store holds the merged per-minute aggregates of every tenant: the sum of the
-// partial aggregates read from the aggregates topic (counts added, visitor sketches
-// merged). It is safe for concurrent use.
+// Resolutions of the store, finest first: every partial is merged into a bucket of
+// each (its minute, its hour and its UTC day), so a range is answered from the
+// coarsest buckets its interval allows, and minutes need not be kept for long.
+const (
+	byMinute = iota
+	byHour
+	byDay
+	numTiers
+)
+
+var tierWidth = [numTiers]time.Duration{time.Minute, time.Hour, 24 * time.Hour}
+var tierName = [numTiers]string{"minute", "hour", "day"}
+
+// Keep is how many of the latest buckets of each resolution the store keeps: the
+// current one and those before it.
+type Keep struct{ Minutes, Hours, Days int }
+
+// DefaultKeep keeps 6 hours by minute (the dashboard's last hour, and the live
+// visitors), 35 days by hour and 400 days by day.
+var DefaultKeep = Keep{Minutes: 360, Hours: 840, Days: 400}
+
+func (k Keep) count(tier int) int { return [numTiers]int{k.Minutes, k.Hours, k.Days}[tier] }
+
+// Store holds the merged aggregates of every tenant: the sum of the partial minutes
+// read from the aggregates topic (counts added, visitor sketches merged), by minute,
+// by hour and by day. It is safe for concurrent use.
 //
-// It keeps the minutes of the retention window of its processing clock: from the
-// minute retention before now to 2·maxFutureSkew after now (twice the sessionizer's
-// skew, so that a minute one instance counted is not refused by another whose clock
-// is a little behind). A partial outside it is dropped, and older minutes are pruned
-// as the clock moves on. Each minute's dimensions are bounded (see Minute.count), so
-// the store is bounded by tenants × minutes of the window × 6 × 1001 values of at most
-// maxValueBytes, whatever the events.
+// A partial counts when its minute lies in the retention window of the store's
+// processing clock: from retention before now to 2·maxFutureSkew after now (twice the
+// sessionizer's skew, so that a minute one instance counted is not refused by another
+// whose clock is a little behind); others are dropped. It is merged into its minute,
+// its hour and its day, each of which the store keeps while it is among the latest
+// Keep buckets of its resolution. A bucket of an hour or a day is therefore exactly
+// the merge of its minutes (Minute.Merge is commutative and associative, and bounds
+// the named values by the same rule), whichever minutes were pruned since. Each
+// bucket's dimensions are bounded (see Minute.count), so the store is bounded by
+// tenants × (Keep.Minutes + Keep.Hours + Keep.Days + a few) × 6 × 1001 values of at
+// most maxValueBytes, whatever the events.
 type Store struct {
 	mu        sync.RWMutex
-	tenants   map[string]map[int64]*Minute
+	tenants   map[string]*[numTiers]map[int64]*Minute
 	retention time.Duration
+	keep      Keep
 	now       func() time.Time
 	pruned    int64 // the minute (Unix seconds) of the last prune
 }
 
-// NewStore returns an empty store keeping retention of minutes before now (its
-// processing clock; time.Now when nil) [DefaultRetention when not positive].
+// NewStore returns an empty store counting retention of minutes before now (its
+// processing clock; time.Now when nil) [DefaultRetention when not positive], and
+// keeping DefaultKeep.
 func NewStore(retention time.Duration, now func() time.Time) *Store {
+	return NewStoreKeeping(retention, DefaultKeep, now)
+}
+
+// NewStoreKeeping is NewStore keeping keep (DefaultKeep's for counts not positive).
+func NewStoreKeeping(retention time.Duration, keep Keep, now func() time.Time) *Store {
 	if retention <= 0 {
 		retention = DefaultRetention
 	}
 	if now == nil {
 		now = time.Now
 	}
-	return &Store{tenants: map[string]map[int64]*Minute{}, retention: retention, now: now}
+	keep.Minutes = cmp.Or(max(keep.Minutes, 0), DefaultKeep.Minutes)
+	keep.Hours = cmp.Or(max(keep.Hours, 0), DefaultKeep.Hours)
+	keep.Days = cmp.Or(max(keep.Days, 0), DefaultKeep.Days)
+	return &Store{tenants: map[string]*[numTiers]map[int64]*Minute{}, retention: retention, keep: keep, now: now}
 }
 
 // Add merges partial aggregates into the store, and returns how many it dropped:
 // outside the window, or not starting on a minute.
 func (s *Store) Add(partials []*Minute) (dropped int) {
-	lo, hi := s.window()
+	now := s.now()
+	lo, hi := s.window(now)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.prune(lo)
+	s.prune(now)
 	for _, p := range partials {
 		at := p.Start.Unix()
 		if at < lo || at > hi || at%60 != 0 {
 			dropped++
 			continue
 		}
-		mins := s.tenants[p.Tenant]
-		if mins == nil {
-			mins = map[int64]*Minute{}
-			s.tenants[p.Tenant] = mins
+		tiers := s.tenants[p.Tenant]
+		if tiers == nil {
+			tiers = &[numTiers]map[int64]*Minute{}
+			s.tenants[p.Tenant] = tiers
 		}
-		m := mins[at]
-		if m == nil {
-			m = NewMinute(p.Tenant, p.Start)
-			mins[at] = m
+		for tier, w := range tierWidth {
+			start := p.Start.UTC().Truncate(w)
+			if start.Unix() < s.horizon(tier, now) {
+				continue
+			}
+			if tiers[tier] == nil {
+				tiers[tier] = map[int64]*Minute{}
+			}
+			b := tiers[tier][start.Unix()]
+			if b == nil {
+				b = &Minute{Tenant: p.Tenant, Start: start, Visitors: Sketch{hyperloglog.New14()}}
+				tiers[tier][start.Unix()] = b
+			}
+			b.mergeFrom(p)
 		}
-		_ = m.Merge(p) // same tenant and minute: cannot fail
 	}
 	return dropped
 }
 
-// window returns the first and last minute (Unix seconds) the store keeps.
-func (s *Store) window() (lo, hi int64) {
-	now := s.now()
+// window returns the first and last minute (Unix seconds) whose partials count.
+func (s *Store) window(now time.Time) (lo, hi int64) {
 	return now.Add(-s.retention).Truncate(time.Minute).Unix(), now.Add(2 * maxFutureSkew).Unix()
 }
 
-// prune drops the minutes before lo, once a minute.
-func (s *Store) prune(lo int64) {
-	if lo <= s.pruned {
+// horizon returns the start (Unix seconds) of the oldest bucket of tier kept at now.
+func (s *Store) horizon(tier int, now time.Time) int64 {
+	w := tierWidth[tier]
+	return now.UTC().Truncate(w).Add(-time.Duration(s.keep.count(tier)-1) * w).Unix()
+}
+
+// prune drops the buckets older than their tier's horizon, once a minute.
+func (s *Store) prune(now time.Time) {
+	at := now.Truncate(time.Minute).Unix()
+	if at <= s.pruned {
 		return
 	}
-	s.pruned = lo
-	for tenant, mins := range s.tenants {
-		for at := range mins {
-			if at < lo {
-				delete(mins, at)
+	s.pruned = at
+	var lo [numTiers]int64
+	for tier := range lo {
+		lo[tier] = s.horizon(tier, now)
+	}
+	for tenant, tiers := range s.tenants {
+		n := 0
+		for tier, buckets := range tiers {
+			for start := range buckets {
+				if start < lo[tier] {
+					delete(buckets, start)
+				}
 			}
+			n += len(buckets)
 		}
-		if len(mins) == 0 {
+		if n == 0 {
 			delete(s.tenants, tenant)
 		}
 	}
 }
 
-// Prune drops the minutes that left the window, as Add does (for a store that
+// Prune drops the buckets that left the store, as Add does (for a store that
 // receives nothing).
 func (s *Store) Prune() {
-	lo, _ := s.window()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.prune(lo)
+	s.prune(s.now())
 }
 
-// Len reports how many tenant-minutes the store holds.
+// Len reports how many buckets (of a tenant and a minute, hour or day) the store holds.
 func (s *Store) Len() int {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	n := 0
-	for _, mins := range s.tenants {
-		n += len(mins)
+	for _, tiers := range s.tenants {
+		for _, buckets := range tiers {
+			n += len(buckets)
+		}
 	}
 	return n
 }
@@ -121,8 +184,10 @@ type Stats struct {
 	From     time.Time `json:"from"`
 	To       time.Time `json:"to"`
 	Interval string    `json:"interval"`
-	Totals   Totals    `json:"totals"`
-	Series   []Point   `json:"series"`
+	// Resolution of the buckets the answer was read from: minute, hour or day.
+	Resolution string  `json:"resolution"`
+	Totals     Totals  `json:"totals"`
+	Series     []Point `json:"series"`
 	// Top lists, largest first.
 	Pages      []Entry `json:"pages"`
 	Events     []Entry `json:"events"`
@@ -162,46 +227,63 @@ type Entry struct {
 	Count int64  `json:"count"`
 }
 
-// Query sums tenant's minutes in [from, to) into intervals of step (a whole number of
-// minutes), keeping limit rows per top list; now places the live window.
-func (s *Store) Query(tenant string, from, to time.Time, step time.Duration, limit int, now time.Time) Stats {
-	from, to = from.UTC().Truncate(time.Minute), to.UTC()
+// Query sums tenant's aggregates in [from, to) into intervals of step (a whole number
+// of minutes), keeping limit rows per top list; now places the live window. It reads
+// the buckets of one resolution (see tierFor): from is rounded down to it, and a
+// bucket that starts before to counts whole (the reported To is rounded up). Top
+// lists name the values that the bucket rule keeps over the whole range (see
+// Minute.count): a range answered from minutes and the same range from hours or days
+// give the same numbers.
+func (s *Store) Query(tenant string, from, to time.Time, step time.Duration, limit int, now time.Time) (Stats, error) {
 	step = max(step.Truncate(time.Minute), time.Minute)
-	st := Stats{Tenant: tenant, From: from, To: to, Interval: step.String()}
-	var all Counts
-	total := hyperloglog.New14()
+	tier, err := s.tierFor(from.UTC().Truncate(time.Minute), step)
+	if err != nil {
+		return Stats{}, err
+	}
+	return s.read(tier, tenant, from, to, step, limit, now), nil
+}
+
+// read answers Query from the buckets of tier.
+func (s *Store) read(tier int, tenant string, from, to time.Time, step time.Duration, limit int, now time.Time) Stats {
+	w := tierWidth[tier]
+	from, to = from.UTC().Truncate(w), roundUp(to.UTC(), w)
+	st := Stats{Tenant: tenant, From: from, To: to, Interval: step.String(), Resolution: tierName[tier]}
+	all := &Minute{Tenant: tenant, Start: from, Visitors: Sketch{hyperloglog.New14()}}
 	live := hyperloglog.New14()
 	s.mu.RLock()
-	mins := s.tenants[tenant]
+	var buckets, minutes map[int64]*Minute
+	if tiers := s.tenants[tenant]; tiers != nil {
+		buckets, minutes = tiers[tier], tiers[byMinute]
+	}
 	for t := from; t.Before(to); t = t.Add(step) {
 		p := Point{Start: t}
 		sk := hyperloglog.New14()
-		for m := t; m.Before(t.Add(step)) && m.Before(to); m = m.Add(time.Minute) {
-			mm := mins[m.Unix()]
-			if mm == nil {
+		for b := t; b.Before(t.Add(step)) && b.Before(to); b = b.Add(w) {
+			bb := buckets[b.Unix()]
+			if bb == nil {
 				continue
 			}
-			p.Events += mm.TotalEvents()
-			p.Pageviews += mm.TotalPageviews()
-			p.Sessions += mm.SessionsStarted
-			p.Bounces += mm.Bounces
-			_ = sk.Merge(mm.Visitors.Sketch)
-			all.Add(&mm.Counts)
+			p.Events += bb.TotalEvents()
+			p.Pageviews += bb.TotalPageviews()
+			p.Sessions += bb.SessionsStarted
+			p.Bounces += bb.Bounces
+			_ = sk.Merge(bb.Visitors.Sketch)
+			all.mergeCounts(&bb.Counts)
 		}
 		p.Visitors = int64(sk.Estimate())
-		_ = total.Merge(sk)
+		_ = all.Visitors.Merge(sk)
 		st.Series = append(st.Series, p)
 	}
 	liveFrom := now.UTC().Add(-LiveWindow).Truncate(time.Minute)
 	for m := liveFrom; !m.After(now); m = m.Add(time.Minute) {
-		if mm := mins[m.Unix()]; mm != nil {
+		if mm := minutes[m.Unix()]; mm != nil {
 			_ = live.Merge(mm.Visitors.Sketch)
 		}
 	}
 	s.mu.RUnlock()
 
 	st.Totals = Totals{
-		Events: all.TotalEvents(), Pageviews: all.TotalPageviews(), Visitors: int64(total.Estimate()),
+		Events: all.TotalEvents(), Pageviews: all.TotalPageviews(), Visitors: int64(all.Visitors.Estimate()),
 		Sessions: all.SessionsStarted, SessionsEnded: all.SessionsEnded, Bounces: all.Bounces,
 	}
 	if all.SessionsEnded > 0 {
@@ -215,13 +297,63 @@ func (s *Store) Query(tenant string, from, to time.Time, step time.Duration, lim
 	return st
 }
 
+// tierFor chooses the resolution a range starting at from (a whole minute) is read
+// at, with intervals of step: among the resolutions step is a whole number of and
+// that the store keeps back to from, the coarsest that from lies on, or else the
+// finest (from is then rounded down to it). None: a RangeError naming the interval
+// the range needs. A range older than even the days kept is read by day (step whole
+// days), and finds nothing there.
+func (s *Store) tierFor(from time.Time, step time.Duration) (int, error) {
+	now := s.now()
+	chosen := -1
+	for tier, w := range tierWidth {
+		if step%w != 0 || from.Truncate(w).Unix() < s.horizon(tier, now) {
+			continue
+		}
+		if chosen < 0 || from.Truncate(w).Equal(from) {
+			chosen = tier
+		}
+	}
+	if chosen >= 0 {
+		return chosen, nil
+	}
+	for tier, w := range tierWidth {
+		if from.Truncate(w).Unix() >= s.horizon(tier, now) {
+			return 0, &RangeError{fmt.Sprintf("this range is kept by %s from %s on: its interval must be a whole number of %ss",
+				tierName[tier], time.Unix(s.horizon(tier, now), 0).UTC().Format(time.RFC3339), tierName[tier])}
+		}
+	}
+	if step%tierWidth[byDay] == 0 {
+		return byDay, nil
+	}
+	return 0, &RangeError{fmt.Sprintf("this range starts before the oldest day kept (%s): its interval must be a whole number of days",
+		time.Unix(s.horizon(byDay, now), 0).UTC().Format(time.RFC3339))}
+}
+
+// RangeError says why the store cannot answer a range at the interval asked.
+type RangeError struct{ Why string }
+
+func (e *RangeError) Error() string { return e.Why }
+
+// roundUp returns t rounded up to a whole number of w.
+func roundUp(t time.Time, w time.Duration) time.Time {
+	if r := t.Truncate(w); !r.Equal(t) {
+		return r.Add(w)
+	}
+	return t
+}
+
 // Minutes returns a copy of tenant's counts by minute in [from, to) (for tests and
 // tools comparing with a reference).
 func (s *Store) Minutes(tenant string, from, to time.Time) map[time.Time]Counts {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	out := map[time.Time]Counts{}
-	for at, m := range s.tenants[tenant] {
+	tiers := s.tenants[tenant]
+	if tiers == nil {
+		return out
+	}
+	for at, m := range tiers[byMinute] {
 		t := time.Unix(at, 0).UTC()
 		if !t.Before(from) && t.Before(to) {
 			var c Counts

@@ -160,10 +160,10 @@ func soakRecentRow(look func(string) (Figure, bool)) Row {
 	// What the processor's bounds did, when the run reported it (not judged: the
 	// bounds' own tests do).
 	capped, ok1 := look("adversarial-recent-values-capped")
-	minutes, ok2 := look("adversarial-recent-store-minutes")
+	buckets, ok2 := look("adversarial-recent-store-buckets")
 	commits, ok3 := look("adversarial-recent-commits")
 	if ok1 && ok2 && ok3 {
-		s += fmt.Sprintf("; the processor cut %s values, held %s minutes, wrote %s commits", num(capped.Median()), num(minutes.Median()), num(commits.Median()))
+		s += fmt.Sprintf("; the processor cut %s values, held %s buckets, wrote %s commits", num(capped.Median()), num(buckets.Median()), num(commits.Median()))
 	}
 	met := v[0] >= n.Median() && v[1] >= v[0] && v[2] >= v[0] && v[3] == 0 && v[4] == 0
 	return Row{part, fig, s, "—", "—", goal, verdict(met)}

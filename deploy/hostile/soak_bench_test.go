@@ -112,7 +112,7 @@ func reportSoak(b *testing.B, cfg hostile.SoakConfig, ord, adv, rec *hostile.Soa
 		b.ReportMetric(float64(r.Archived), r.Name+"-archived")
 		b.ReportMetric(float64(len(r.Exits)), r.Name+"-exits")
 		b.ReportMetric(float64(r.Capped), r.Name+"-values-capped")
-		b.ReportMetric(float64(r.StoreMinutes), r.Name+"-store-minutes")
+		b.ReportMetric(float64(r.StoreBuckets), r.Name+"-store-buckets")
 		b.ReportMetric(float64(r.Commits), r.Name+"-commits")
 	}
 	// The adversarial run's ratios keep their first names (collector-peak-ratio);

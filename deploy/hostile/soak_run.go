@@ -22,11 +22,11 @@ type SoakRun struct {
 	// the events table).
 	Processed, Outside, Archived int
 	// What the processor's bounds did, read once drained: Capped is the values it cut
-	// (clicktrail_processor_values_capped_total), StoreMinutes the tenant-minutes its
+	// (clicktrail_processor_values_capped_total), StoreBuckets the buckets (tenant-minutes, -hours, -days) its
 	// store holds, Commits the session-state commits it wrote and CommitBytes their
 	// mean encoded size. HeapMiB is the processor's and the archiver's Go heap in use
 	// then (go_memstats_heap_inuse_bytes), beside their peak RSS.
-	Capped, StoreMinutes, Commits int
+	Capped, StoreBuckets, Commits int
 	CommitBytes                   float64
 	HeapMiB                       map[string]float64
 	// Pending says what was not drained when the wait ended ("" when everything was);
@@ -84,7 +84,7 @@ func (r *SoakRun) readBounds(svcs *Services) {
 		return v
 	}
 	r.Capped = int(metric(p, "clicktrail_processor_values_capped_total"))
-	r.StoreMinutes = int(metric(p, "clicktrail_processor_store_minutes"))
+	r.StoreBuckets = int(metric(p, "clicktrail_processor_store_buckets"))
 	r.Commits = int(metric(p, `clicktrail_processor_commits_total{direction="written"`))
 	if n := metric(p, "clicktrail_processor_commit_bytes_count"); n > 0 {
 		r.CommitBytes = metric(p, "clicktrail_processor_commit_bytes_sum") / n
@@ -150,7 +150,7 @@ func (r *SoakRun) Summary() string {
 		r.Name, r.Send.Events, r.Send.EventsPerSecond(), r.Send.Accepted, r.Send.Rejected, r.Send.Refused, r.Send.Failed, firstFailure(r.Send),
 		r.Processed, r.Outside, r.Archived, drained, r.Drain.Seconds(),
 		r.Peaks.PeakMiB("collector"), r.Peaks.PeakMiB("processor"), r.Peaks.PeakMiB("archiver"), r.Exits,
-		r.Capped, r.StoreMinutes, r.Commits, r.CommitBytes, r.HeapMiB["processor"], r.HeapMiB["archiver"])
+		r.Capped, r.StoreBuckets, r.Commits, r.CommitBytes, r.HeapMiB["processor"], r.HeapMiB["archiver"])
 }
 
 func firstFailure(s SendReport) string {

@@ -6,7 +6,10 @@
   var tenant = params.get('tenant') || '';
   var key = params.get('key') || '';
   var refreshMs = Number(params.get('refresh') || 5000);
-  var ranges = { '1h': ['1m', 3600], '24h': ['30m', 86400], '168h': ['6h', 604800] };
+  // [interval, seconds]: the store keeps 6 hours by minute, 35 days by hour and 400
+  // days by day, so ranges past 6 hours use whole hours and past 35 days whole days.
+  var ranges = { '1h': ['1m', 3600], '24h': ['1h', 86400], '168h': ['6h', 604800],
+    '720h': ['24h', 2592000], '2160h': ['24h', 7776000] };
   var rangeSel = document.getElementById('range');
   if (params.get('range') && ranges[params.get('range')]) rangeSel.value = params.get('range');
   document.getElementById('tenant').textContent = tenant;
@@ -105,8 +108,10 @@
     }
     line('visitors'); line('pageviews');
     if (series.length) {
-      svg.appendChild(el('text', { x: L, y: H - 4 }, new Date(series[0].start).toLocaleTimeString()));
-      svg.appendChild(el('text', { x: W - 70, y: H - 4 }, new Date(series[series.length - 1].start).toLocaleTimeString()));
+      var first = new Date(series[0].start), last = new Date(series[series.length - 1].start);
+      var label = last - first > 86400000 ? 'toLocaleDateString' : 'toLocaleTimeString';
+      svg.appendChild(el('text', { x: L, y: H - 4 }, first[label]()));
+      svg.appendChild(el('text', { x: W - 70, y: H - 4 }, last[label]()));
     }
   }
 
