@@ -94,6 +94,15 @@
 // of user keys, merged for longer ranges and for the live visitors of the last
 // LiveWindow).
 //
+// The store (Store) merges every partial minute into its minute, its hour and its UTC
+// day, and keeps the latest Config.Keep of each: 6 hours by minute, 35 days by hour,
+// 400 days by day. A range is read at the coarsest resolution its interval and start
+// allow (a range starting before the minutes kept needs whole hours, before the hours
+// kept whole days), so 90 days are 90 buckets. Merging is commutative and associative
+// under the bound on named values (see Minute.count), so an hour or a day holds
+// exactly the numbers of its minutes, and a range read by minute, hour or day gives the
+// same totals, series, visitors and top lists.
+//
 // # Session rules and late events
 //
 // See Sessionizer. Sessions are ordered by corrected event time. An event older than
@@ -141,9 +150,10 @@
 //   - Retention. Events are aggregated and sessionized only when their minute lies
 //     within Config.Retention (48 hours) before the processing clock and 10 minutes
 //     after it; others are ignored (outcome outside), and a timestamp of year 1 or
-//     9999 opens no minute and distorts no session. The store keeps the same window
-//     (20 minutes ahead, for clocks a little apart) and prunes minutes that leave it,
-//     so it holds at most tenants × minutes of the window × 6 × 1001 values.
+//     9999 opens no minute and distorts no session. The store counts the same window
+//     (20 minutes ahead, for clocks a little apart) and keeps its buckets (360
+//     minutes, 840 hours, 400 days by default), so it holds at most tenants × 1,600
+//     buckets × 6 × 1001 values, however many distinct values arrive in the window.
 //   - Interned strings (browser names and the like, and tenants and writers) are at
 //     most 64 bytes, in a table of at most 4096, emptied when full.
 //   - Sessions filed by event time. One key with 2,500 events an hour apart (within the
