@@ -89,40 +89,31 @@ func (p *pipeline) tailAggregates(ctx context.Context) {
 }
 
 // takeAggregate merges one message of the aggregates topic (an aggregate, or a part
-// of one) into the store, unless a copy with its id was merged already. A writer's
-// aggregates appear in the order of their sequence numbers and parts (its own are
-// published in order; a recovering instance publishes what it misses in order, after
-// what it has seen), so an id at or below the highest seen is a repeat. A message
-// that is not an aggregate is skipped (counted and logged), never retried; the
-// minutes it brings outside the store's window are dropped (counted).
+// of one) into the store, unless a copy with its id was merged already (see
+// Store.Take). A message that is not an aggregate is skipped (counted and logged),
+// never retried; the minutes it brings outside the store's window are dropped
+// (counted).
 func (p *pipeline) takeAggregate(msg pulsar.Message) {
 	var a Aggregate
 	if err := json.Unmarshal(msg.Payload(), &a); err != nil {
 		p.m.skipped.WithLabelValues(schemas.TopicAggregates, "undecodable").Inc()
 		p.log.Warn("undecodable aggregate skipped", "err", err, "message_id", msg.ID().String(), "bytes", len(msg.Payload()))
+		p.store.Skip(p.ns, msg.ID().Serialize())
 		return
 	}
 	id := aggID{a.Seq, max(a.Part, 1), max(a.Parts, 1)}
-	p.seenMu.Lock()
-	repeat := id.repeats(p.seen[a.Writer])
-	if !repeat {
-		p.seen[a.Writer] = id
-	}
-	p.seenMu.Unlock()
+	repeat, dropped := p.store.Take(p.ns, msg.ID().Serialize(), msg.PublishTime(), a.Writer, id, a.Minutes)
 	if repeat {
 		p.m.aggregates.WithLabelValues("repeated").Inc()
 		return
 	}
-	if n := p.store.Add(a.Minutes); n > 0 {
-		p.m.minutesDropped.Add(float64(n))
+	if dropped > 0 {
+		p.m.minutesDropped.Add(float64(dropped))
 	}
 	p.m.aggregates.WithLabelValues("merged").Inc()
 }
 
 // seenAggregate reports whether every part of writer's aggregate seq was read.
 func (p *pipeline) seenAggregate(writer string, seq uint64) bool {
-	p.seenMu.Lock()
-	defer p.seenMu.Unlock()
-	last := p.seen[writer]
-	return seq < last.seq || seq == last.seq && last.part >= last.parts
+	return p.store.Seen(p.ns, writer, seq)
 }

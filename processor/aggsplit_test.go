@@ -157,6 +157,7 @@ type fakeMessage struct {
 func (m fakeMessage) Payload() []byte               { return m.payload }
 func (m fakeMessage) Properties() map[string]string { return m.props }
 func (m fakeMessage) ID() pulsar.MessageID          { return pulsar.EarliestMessageID() }
+func (m fakeMessage) PublishTime() time.Time        { return t0 }
 
 // testPipeline is a pipeline without Pulsar, for its readers' logic.
 func testPipeline(now time.Time) (*pipeline, *prometheus.Registry) {
@@ -164,7 +165,7 @@ func testPipeline(now time.Time) (*pipeline, *prometheus.Registry) {
 	clk := &clock{now}
 	p := &pipeline{
 		writer: "me", log: slog.New(slog.NewTextHandler(io.Discard, nil)), m: newMetrics(reg),
-		store: NewStore(DefaultRetention, clk.now), now: clk.now, own: map[uint64]*Commit{}, seen: map[string]aggID{},
+		store: NewStore(DefaultRetention, clk.now), now: clk.now, own: map[uint64]*Commit{},
 	}
 	p.z = NewSessionizer(DefaultSessionRules(), p.writer, clk.now)
 	return p, reg

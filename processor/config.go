@@ -46,6 +46,14 @@ type Config struct {
 	// Keep is how many of the latest minutes, hours and days the dashboard's store
 	// keeps (see Store) [360 minutes, 840 hours, 400 days].
 	Keep Keep
+	// SnapshotInterval is how often each namespace's part of the store is written to
+	// the object store, so that an instance starts from it (see snapshot.go); 0 writes
+	// and reads none [1m].
+	SnapshotInterval time.Duration
+	// S3 endpoint, credentials and bucket of the snapshots [the development S3 server,
+	// bucket clicktrail].
+	S3Endpoint, S3AccessKey, S3SecretKey, Bucket string
+	S3UseTLS                                     bool
 	// LogLevel and LogFormat [info, json].
 	LogLevel, LogFormat string
 }
@@ -57,6 +65,8 @@ func DefaultConfig() Config {
 		Inactivity: 30 * time.Minute, MaxDuration: 24 * time.Hour,
 		CheckpointInterval: 500 * time.Millisecond, CheckpointEvents: 20000,
 		ShutdownGrace: 15 * time.Second, Retention: DefaultRetention, Keep: DefaultKeep, LogLevel: "info", LogFormat: "json",
+		SnapshotInterval: time.Minute, S3Endpoint: "127.0.0.1:9000", S3AccessKey: "clicktrail",
+		S3SecretKey: "clicktrail-dev-secret", Bucket: "clicktrail",
 	}
 }
 
@@ -77,6 +87,12 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) *flagenv.Set {
 	s.Int(&c.Keep.Minutes, "processor.keep-minutes", "CLICKTRAIL_PROCESSOR_KEEP_MINUTES", "the dashboard's store keeps this many of the latest minutes by minute")
 	s.Int(&c.Keep.Hours, "processor.keep-hours", "CLICKTRAIL_PROCESSOR_KEEP_HOURS", "the dashboard's store keeps this many of the latest hours by hour")
 	s.Int(&c.Keep.Days, "processor.keep-days", "CLICKTRAIL_PROCESSOR_KEEP_DAYS", "the dashboard's store keeps this many of the latest days by day")
+	s.Duration(&c.SnapshotInterval, "processor.snapshot-interval", "CLICKTRAIL_PROCESSOR_SNAPSHOT_INTERVAL", "write the store's snapshots to the object store this often (0: none)")
+	s.String(&c.S3Endpoint, "s3.endpoint", "CLICKTRAIL_S3_ENDPOINT", "object store host:port")
+	s.String(&c.S3AccessKey, "s3.access-key", "CLICKTRAIL_S3_ACCESS_KEY", "object store access key")
+	s.String(&c.S3SecretKey, "s3.secret-key", "CLICKTRAIL_S3_SECRET_KEY", "object store secret key")
+	s.Bool(&c.S3UseTLS, "s3.tls", "CLICKTRAIL_S3_TLS", "use HTTPS to the object store")
+	s.String(&c.Bucket, "s3.bucket", "CLICKTRAIL_S3_BUCKET", "bucket of the snapshots")
 	s.String(&c.LogLevel, "log.level", "CLICKTRAIL_LOG_LEVEL", "log level: debug, info, warn, error")
 	s.String(&c.LogFormat, "log.format", "CLICKTRAIL_LOG_FORMAT", "log format: json or text")
 	return s
@@ -117,6 +133,12 @@ func (c *Config) Validate() error {
 	}
 	if c.Retention < time.Hour || c.Retention > maxRetention {
 		bad("processor.retention", "CLICKTRAIL_PROCESSOR_RETENTION", c.Retention, "must be in [1h, 2232h] (93 days, the longest range the API serves)")
+	}
+	if c.SnapshotInterval < 0 || c.SnapshotInterval > 0 && c.SnapshotInterval < time.Second {
+		bad("processor.snapshot-interval", "CLICKTRAIL_PROCESSOR_SNAPSHOT_INTERVAL", c.SnapshotInterval, "must be 0 (none) or at least 1s")
+	}
+	if c.SnapshotInterval > 0 && (c.S3Endpoint == "" || c.Bucket == "") {
+		bad("s3.endpoint", "CLICKTRAIL_S3_ENDPOINT", c.S3Endpoint, "an object store endpoint and bucket are required for snapshots (or --processor.snapshot-interval 0)")
 	}
 	if c.Keep.Minutes < 60 || c.Keep.Minutes > 7*24*60 {
 		bad("processor.keep-minutes", "CLICKTRAIL_PROCESSOR_KEEP_MINUTES", c.Keep.Minutes, "must be in [60, 10080] (an hour to a week)")

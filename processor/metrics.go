@@ -19,6 +19,7 @@ type metrics struct {
 	refused        prometheus.Counter
 	minutesDropped prometheus.Counter
 	storeBuckets   prometheus.Gauge
+	snapshots      *prometheus.CounterVec // by result
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -90,7 +91,11 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		Name: "clicktrail_processor_store_buckets",
 		Help: "Buckets (a tenant's minute, hour or day) held by the dashboard's store (all namespaces).",
 	})
-	reg.MustRegister(m.events, m.badEvents, m.openSessions, m.sessionsClosed, m.lag, m.checkpoint, m.acked, m.commits, m.stateRecords, m.aggregates,
+	m.snapshots = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "clicktrail_processor_snapshots_total",
+		Help: "Snapshots of the store, by result: written, failed (not written), loaded (at start), none (no snapshot yet), unreadable (read from the beginning instead).",
+	}, []string{"result"})
+	reg.MustRegister(m.snapshots, m.events, m.badEvents, m.openSessions, m.sessionsClosed, m.lag, m.checkpoint, m.acked, m.commits, m.stateRecords, m.aggregates,
 		m.commitBytes, m.skipped, m.valuesCapped, m.refused, m.minutesDropped, m.storeBuckets)
 	return m
 }

@@ -52,6 +52,7 @@ type pipeline struct {
 	log    *slog.Logger
 	m      *metrics
 	store  *Store
+	snaps  Snapshots // nil: none
 	z      *Sessionizer
 	now    func() time.Time
 
@@ -79,12 +80,10 @@ type pipeline struct {
 	overrun bool     // an own commit did not count
 	orphans []orphan // other writers' counting commits whose aggregate was not seen
 
-	seenMu sync.Mutex
-	seen   map[string]aggID // writer → the last part of its aggregates read
 	tailWG sync.WaitGroup
 }
 
-func newPipeline(client pulsar.Client, cfg Config, src Source, instance string, store *Store, m *metrics, log *slog.Logger) (*pipeline, error) {
+func newPipeline(client pulsar.Client, cfg Config, src Source, instance string, store *Store, snaps Snapshots, m *metrics, log *slog.Logger) (*pipeline, error) {
 	loc, err := src.Location()
 	if err != nil {
 		return nil, err
@@ -94,7 +93,7 @@ func newPipeline(client pulsar.Client, cfg Config, src Source, instance string, 
 	rules := SessionRules{Inactivity: cfg.Inactivity, MaxDuration: cfg.MaxDuration, Location: loc, IdleTimeout: cfg.IdleTimeout, Retention: cfg.Retention}
 	p := &pipeline{
 		cfg: cfg, writer: instance + "-" + hex.EncodeToString(nonce[:]), ns: src.Tenant + "/" + src.Namespace,
-		store: store, m: m, now: time.Now, own: map[uint64]*Commit{}, seen: map[string]aggID{},
+		store: store, snaps: snaps, m: m, now: time.Now, own: map[uint64]*Commit{},
 		written: make(chan struct{}, 1), asyncErr: make(chan error, 1),
 		log: log.With("tenant", src.Tenant, "namespace", src.Namespace),
 	}
@@ -104,8 +103,14 @@ func newPipeline(client pulsar.Client, cfg Config, src Source, instance string, 
 		p.close()
 		return nil, err
 	}
+	// From the latest snapshot when there is one: its parts of aggregates read again
+	// (were its position lost) would be repeats, so any start at or before it is exact.
+	start := p.fromSnapshot()
+	if start == nil {
+		start = pulsar.EarliestMessageID()
+	}
 	if p.aggReader, err = client.CreateReader(pulsar.ReaderOptions{
-		Topic: topic(schemas.TopicAggregates), StartMessageID: pulsar.EarliestMessageID(), ReceiverQueueSize: 1000,
+		Topic: topic(schemas.TopicAggregates), StartMessageID: start, ReceiverQueueSize: 1000,
 	}); err != nil {
 		return fail(fmt.Errorf("read %s: %w", topic(schemas.TopicAggregates), err))
 	}
@@ -164,6 +169,10 @@ func (p *pipeline) run(ctx context.Context, ready func()) error {
 	defer stopTail()
 	p.tailWG.Add(1)
 	go p.tailAggregates(tailCtx)
+	if p.snaps != nil {
+		p.tailWG.Add(1)
+		go p.snapshotEvery(tailCtx, p.cfg.SnapshotInterval)
+	}
 	if err := p.catchUp(ctx); err != nil {
 		stopTail()
 		p.tailWG.Wait()
@@ -175,6 +184,12 @@ func (p *pipeline) run(ctx context.Context, ready func()) error {
 	err := p.loop(ctx)
 	stopTail()
 	p.tailWG.Wait()
+	if p.snaps != nil && err == nil {
+		// The next instance starts from here.
+		sctx, cancel := context.WithTimeout(context.Background(), p.cfg.ShutdownGrace)
+		p.writeSnapshot(sctx)
+		cancel()
+	}
 	p.close()
 	return err
 }

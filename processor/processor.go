@@ -27,6 +27,7 @@ type Processor struct {
 	m       *metrics
 	sources []Source
 	store   *Store
+	snaps   Snapshots // nil: no snapshots
 	health  lifecycle.Health
 	addr    atomic.Value // net.Addr once listening
 }
@@ -43,7 +44,15 @@ func New(cfg Config, log *slog.Logger, reg *prometheus.Registry) (*Processor, er
 	if cfg.Instance == "" {
 		cfg.Instance = instanceName()
 	}
-	return &Processor{cfg: cfg, log: log, reg: reg, m: newMetrics(reg), sources: sources, store: NewStoreKeeping(cfg.Retention, cfg.Keep, time.Now)}, nil
+	p := &Processor{cfg: cfg, log: log, reg: reg, m: newMetrics(reg), sources: sources, store: NewStoreKeeping(cfg.Retention, cfg.Keep, time.Now)}
+	if cfg.SnapshotInterval > 0 {
+		snaps, err := newS3Snapshots(&cfg)
+		if err != nil {
+			return nil, &lifecycle.ConfigError{Err: err}
+		}
+		p.snaps = snaps
+	}
+	return p, nil
 }
 
 // Addr is the address the HTTP server listens on, nil before Run has bound it.
@@ -77,7 +86,7 @@ func (p *Processor) Run(ctx context.Context) error {
 			continue // one pipeline per namespace; the first source's time zone applies
 		}
 		seen[ns] = true
-		pl, err := newPipeline(client, p.cfg, src, p.cfg.Instance, p.store, p.m, p.log)
+		pl, err := newPipeline(client, p.cfg, src, p.cfg.Instance, p.store, p.snaps, p.m, p.log)
 		if err != nil {
 			for _, q := range pipes {
 				q.close()

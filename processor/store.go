@@ -37,7 +37,7 @@ var DefaultKeep = Keep{Minutes: 360, Hours: 840, Days: 400}
 func (k Keep) count(tier int) int { return [numTiers]int{k.Minutes, k.Hours, k.Days}[tier] }
 
 // Store holds the merged aggregates of every tenant: the sum of the partial minutes
-// read from the aggregates topic (counts added, visitor sketches merged), by minute,
+// read from the aggregates topics (counts added, visitor sketches merged), by minute,
 // by hour and by day. It is safe for concurrent use.
 //
 // A partial counts when its minute lies in the retention window of the store's
@@ -51,14 +51,39 @@ func (k Keep) count(tier int) int { return [numTiers]int{k.Minutes, k.Hours, k.D
 // bucket's dimensions are bounded (see Minute.count), so the store is bounded by
 // tenants × (Keep.Minutes + Keep.Hours + Keep.Days + a few) × 6 × 1001 values of at
 // most maxValueBytes, whatever the events.
+//
+// What each namespace's aggregates topic brought is held apart, with the position of
+// the last message taken and the last part of each writer's aggregates, so that one
+// namespace's part can be written to a snapshot and read back consistently (see
+// WriteSnapshot); a query adds the namespaces up.
 type Store struct {
 	mu        sync.RWMutex
-	tenants   map[string]*[numTiers]map[int64]*Minute
+	spaces    map[string]*space // by namespace, "tenant/namespace"
 	retention time.Duration
 	keep      Keep
 	now       func() time.Time
 	pruned    int64 // the minute (Unix seconds) of the last prune
 }
+
+// space is what one namespace's aggregates topic brought.
+type space struct {
+	tenants map[string]*[numTiers]map[int64]*Minute
+	// pos is the serialized id of the last message taken, seen the last part taken
+	// of each writer's aggregates.
+	pos  []byte
+	seen map[string]seenPart
+}
+
+// seenPart is the last part taken of a writer's aggregates, and its publish time.
+type seenPart struct {
+	aggID
+	At int64 // Unix seconds
+}
+
+// seenTTL is how long a writer is remembered after its last aggregate: longer than
+// the session-state topic keeps its commits (7 days), so no commit of a writer
+// forgotten can still be read.
+const seenTTL = 8 * 24 * time.Hour
 
 // NewStore returns an empty store counting retention of minutes before now (its
 // processing clock; time.Now when nil) [DefaultRetention when not positive], and
@@ -78,16 +103,67 @@ func NewStoreKeeping(retention time.Duration, keep Keep, now func() time.Time) *
 	keep.Minutes = cmp.Or(max(keep.Minutes, 0), DefaultKeep.Minutes)
 	keep.Hours = cmp.Or(max(keep.Hours, 0), DefaultKeep.Hours)
 	keep.Days = cmp.Or(max(keep.Days, 0), DefaultKeep.Days)
-	return &Store{tenants: map[string]*[numTiers]map[int64]*Minute{}, retention: retention, keep: keep, now: now}
+	return &Store{spaces: map[string]*space{}, retention: retention, keep: keep, now: now}
 }
 
-// Add merges partial aggregates into the store, and returns how many it dropped:
-// outside the window, or not starting on a minute.
+// Add merges partial aggregates that come from no topic into the store, and returns
+// how many it dropped: outside the window, or not starting on a minute.
 func (s *Store) Add(partials []*Minute) (dropped int) {
-	now := s.now()
-	lo, hi := s.window(now)
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	return s.merge(s.space(""), partials)
+}
+
+// Take merges one message of namespace ns's aggregates topic, found at pos
+// (serialized) and published at publish: partials, the part id of writer's
+// aggregates. A part at or before the last taken of its writer is a repeat and
+// changes nothing but the position: a writer's parts appear in order (its own are
+// published in order; a recovering instance publishes what it misses in order, after
+// what it has seen). dropped is as for Add.
+func (s *Store) Take(ns string, pos []byte, publish time.Time, writer string, id aggID, partials []*Minute) (repeat bool, dropped int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sp := s.space(ns)
+	sp.pos = pos
+	if last, ok := sp.seen[writer]; ok && id.repeats(last.aggID) {
+		return true, 0
+	}
+	sp.seen[writer] = seenPart{id, publish.Unix()}
+	return false, s.merge(sp, partials)
+}
+
+// Skip notes that the message at pos of ns's aggregates topic was read and skipped.
+func (s *Store) Skip(ns string, pos []byte) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.space(ns).pos = pos
+}
+
+// Seen reports whether every part of writer's aggregate seq was taken from ns.
+func (s *Store) Seen(ns, writer string, seq uint64) bool {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	sp := s.spaces[ns]
+	if sp == nil {
+		return false
+	}
+	last, ok := sp.seen[writer]
+	return ok && (seq < last.seq || seq == last.seq && last.part >= last.parts)
+}
+
+func (s *Store) space(ns string) *space {
+	sp := s.spaces[ns]
+	if sp == nil {
+		sp = &space{tenants: map[string]*[numTiers]map[int64]*Minute{}, seen: map[string]seenPart{}}
+		s.spaces[ns] = sp
+	}
+	return sp
+}
+
+// merge adds partials into sp; s.mu is held.
+func (s *Store) merge(sp *space, partials []*Minute) (dropped int) {
+	now := s.now()
+	lo, hi := s.window(now)
 	s.prune(now)
 	for _, p := range partials {
 		at := p.Start.Unix()
@@ -95,10 +171,10 @@ func (s *Store) Add(partials []*Minute) (dropped int) {
 			dropped++
 			continue
 		}
-		tiers := s.tenants[p.Tenant]
+		tiers := sp.tenants[p.Tenant]
 		if tiers == nil {
 			tiers = &[numTiers]map[int64]*Minute{}
-			s.tenants[p.Tenant] = tiers
+			sp.tenants[p.Tenant] = tiers
 		}
 		for tier, w := range tierWidth {
 			start := p.Start.UTC().Truncate(w)
@@ -130,7 +206,8 @@ func (s *Store) horizon(tier int, now time.Time) int64 {
 	return now.UTC().Truncate(w).Add(-time.Duration(s.keep.count(tier)-1) * w).Unix()
 }
 
-// prune drops the buckets older than their tier's horizon, once a minute.
+// prune drops the buckets older than their tier's horizon and the writers not seen
+// for seenTTL, once a minute; s.mu is held.
 func (s *Store) prune(now time.Time) {
 	at := now.Truncate(time.Minute).Unix()
 	if at <= s.pruned {
@@ -141,18 +218,25 @@ func (s *Store) prune(now time.Time) {
 	for tier := range lo {
 		lo[tier] = s.horizon(tier, now)
 	}
-	for tenant, tiers := range s.tenants {
-		n := 0
-		for tier, buckets := range tiers {
-			for start := range buckets {
-				if start < lo[tier] {
-					delete(buckets, start)
+	for _, sp := range s.spaces {
+		for tenant, tiers := range sp.tenants {
+			n := 0
+			for tier, buckets := range tiers {
+				for start := range buckets {
+					if start < lo[tier] {
+						delete(buckets, start)
+					}
 				}
+				n += len(buckets)
 			}
-			n += len(buckets)
+			if n == 0 {
+				delete(sp.tenants, tenant)
+			}
 		}
-		if n == 0 {
-			delete(s.tenants, tenant)
+		for w, last := range sp.seen {
+			if now.Sub(time.Unix(last.At, 0)) > seenTTL {
+				delete(sp.seen, w)
+			}
 		}
 	}
 }
@@ -170,12 +254,25 @@ func (s *Store) Len() int {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	n := 0
-	for _, tiers := range s.tenants {
-		for _, buckets := range tiers {
-			n += len(buckets)
+	for _, sp := range s.spaces {
+		for _, tiers := range sp.tenants {
+			for _, buckets := range tiers {
+				n += len(buckets)
+			}
 		}
 	}
 	return n
+}
+
+// tier returns the buckets of tenant's tier in every namespace; s.mu is held.
+func (s *Store) tier(tenant string, tier int) []map[int64]*Minute {
+	var out []map[int64]*Minute
+	for _, sp := range s.spaces {
+		if tiers := sp.tenants[tenant]; tiers != nil && tiers[tier] != nil {
+			out = append(out, tiers[tier])
+		}
+	}
+	return out
 }
 
 // Stats is what the dashboard API answers for one tenant and time range.
@@ -251,24 +348,23 @@ func (s *Store) read(tier int, tenant string, from, to time.Time, step time.Dura
 	all := &Minute{Tenant: tenant, Start: from, Visitors: Sketch{hyperloglog.New14()}}
 	live := hyperloglog.New14()
 	s.mu.RLock()
-	var buckets, minutes map[int64]*Minute
-	if tiers := s.tenants[tenant]; tiers != nil {
-		buckets, minutes = tiers[tier], tiers[byMinute]
-	}
+	spaces, minutes := s.tier(tenant, tier), s.tier(tenant, byMinute)
 	for t := from; t.Before(to); t = t.Add(step) {
 		p := Point{Start: t}
 		sk := hyperloglog.New14()
 		for b := t; b.Before(t.Add(step)) && b.Before(to); b = b.Add(w) {
-			bb := buckets[b.Unix()]
-			if bb == nil {
-				continue
+			for _, buckets := range spaces {
+				bb := buckets[b.Unix()]
+				if bb == nil {
+					continue
+				}
+				p.Events += bb.TotalEvents()
+				p.Pageviews += bb.TotalPageviews()
+				p.Sessions += bb.SessionsStarted
+				p.Bounces += bb.Bounces
+				_ = sk.Merge(bb.Visitors.Sketch)
+				all.mergeCounts(&bb.Counts)
 			}
-			p.Events += bb.TotalEvents()
-			p.Pageviews += bb.TotalPageviews()
-			p.Sessions += bb.SessionsStarted
-			p.Bounces += bb.Bounces
-			_ = sk.Merge(bb.Visitors.Sketch)
-			all.mergeCounts(&bb.Counts)
 		}
 		p.Visitors = int64(sk.Estimate())
 		_ = all.Visitors.Merge(sk)
@@ -276,8 +372,10 @@ func (s *Store) read(tier int, tenant string, from, to time.Time, step time.Dura
 	}
 	liveFrom := now.UTC().Add(-LiveWindow).Truncate(time.Minute)
 	for m := liveFrom; !m.After(now); m = m.Add(time.Minute) {
-		if mm := minutes[m.Unix()]; mm != nil {
-			_ = live.Merge(mm.Visitors.Sketch)
+		for _, buckets := range minutes {
+			if mm := buckets[m.Unix()]; mm != nil {
+				_ = live.Merge(mm.Visitors.Sketch)
+			}
 		}
 	}
 	s.mu.RUnlock()
@@ -349,16 +447,14 @@ func (s *Store) Minutes(tenant string, from, to time.Time) map[time.Time]Counts 
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	out := map[time.Time]Counts{}
-	tiers := s.tenants[tenant]
-	if tiers == nil {
-		return out
-	}
-	for at, m := range tiers[byMinute] {
-		t := time.Unix(at, 0).UTC()
-		if !t.Before(from) && t.Before(to) {
-			var c Counts
-			c.Add(&m.Counts)
-			out[t] = c
+	for _, buckets := range s.tier(tenant, byMinute) {
+		for at, m := range buckets {
+			t := time.Unix(at, 0).UTC()
+			if !t.Before(from) && t.Before(to) {
+				c := out[t]
+				c.Add(&m.Counts)
+				out[t] = c
+			}
 		}
 	}
 	return out

@@ -14,10 +14,24 @@ func (s *Store) buckets(tier int) int {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	n := 0
-	for _, tiers := range s.tenants {
-		n += len(tiers[tier])
+	for _, sp := range s.spaces {
+		for _, tiers := range sp.tenants {
+			n += len(tiers[tier])
+		}
 	}
 	return n
+}
+
+// tenantTiers returns tenant's buckets of the store's one namespace.
+func (s *Store) tenantTiers(t *testing.T, tenant string) *[numTiers]map[int64]*Minute {
+	t.Helper()
+	if len(s.spaces) != 1 {
+		t.Fatalf("the store holds %d namespaces, want 1", len(s.spaces))
+	}
+	for _, sp := range s.spaces {
+		return sp.tenants[tenant]
+	}
+	return nil
 }
 
 func pageMinute(at time.Time, pages ...string) *Minute {
@@ -92,7 +106,7 @@ func TestTheStorePrunesEachResolutionAfterItsKeep(t *testing.T) {
 	want("48 hours later", 0, 0, 1)
 	clk.t = t0.Add(10 * 24 * time.Hour)
 	want("10 days later", 0, 0, 0)
-	if len(s.tenants) != 0 {
+	if s.tenantTiers(t, "acme") != nil {
 		t.Errorf("a tenant with no bucket left is still held")
 	}
 	// A late partial (within the retention) older than the minutes kept still counts
@@ -134,7 +148,7 @@ func TestHoursAndDaysAreTheMergeOfTheirMinutes(t *testing.T) {
 		stores = append(stores, s)
 	}
 	s := stores[0]
-	buckets := s.tenants["acme"]
+	buckets := s.tenantTiers(t, "acme")
 	for tier := byHour; tier < numTiers; tier++ {
 		w := tierWidth[tier]
 		for start, b := range buckets[tier] {
@@ -152,7 +166,7 @@ func TestHoursAndDaysAreTheMergeOfTheirMinutes(t *testing.T) {
 	if n := len(buckets[byDay][day0.Unix()].Pageviews); n != maxDistinctValues+1 {
 		t.Fatalf("a day names %d pages, want the bound %d and (other): the test does not reach the bound", n, maxDistinctValues)
 	}
-	for tier, bs := range stores[1].tenants["acme"] {
+	for tier, bs := range stores[1].tenantTiers(t, "acme") {
 		for start, b := range bs {
 			if a := buckets[tier][start]; !reflect.DeepEqual(a.Counts, b.Counts) || a.Visitors.Estimate() != b.Visitors.Estimate() {
 				t.Fatalf("two stores given the same partials in other orders and cuts differ in the %s of %s", tierName[tier], a.Start)

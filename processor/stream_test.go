@@ -212,6 +212,8 @@ func testConfig(t testing.TB, env *testenv.Env) Config {
 	cfg.IdleTimeout = 8 * time.Second
 	cfg.CheckpointInterval = 200 * time.Millisecond
 	cfg.ShutdownGrace = 10 * time.Second
+	cfg.S3Endpoint, cfg.S3AccessKey, cfg.S3SecretKey = env.Provision.S3Endpoint, env.Provision.S3AccessKey, env.Provision.S3SecretKey
+	cfg.Bucket = env.Provision.Bucket
 	return cfg
 }
 

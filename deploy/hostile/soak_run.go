@@ -146,7 +146,7 @@ func (r *SoakRun) Summary() string {
 	if r.Pending != "" {
 		drained = "NOT drained: " + r.Pending
 	}
-	return fmt.Sprintf("%s: %d events at %.0f/s, %d accepted, %d rejected, %d attempts refused, %d requests failed%s; processor counted %d (%d outside its window), archiver wrote %d; %s after %.0fs; peak RSS collector %.0f MiB, processor %.0f MiB, archiver %.0f MiB; exits: %v; processor: %d values cut, %d tenant-minutes held, %d commits written of %.0f bytes on average; heap in use at the end: processor %.0f MiB, archiver %.0f MiB",
+	return fmt.Sprintf("%s: %d events at %.0f/s, %d accepted, %d rejected, %d attempts refused, %d requests failed%s; processor counted %d (%d outside its window), archiver wrote %d; %s after %.0fs; peak RSS collector %.0f MiB, processor %.0f MiB, archiver %.0f MiB; exits: %v; processor: %d values cut, %d buckets held, %d commits written of %.0f bytes on average; heap in use at the end: processor %.0f MiB, archiver %.0f MiB",
 		r.Name, r.Send.Events, r.Send.EventsPerSecond(), r.Send.Accepted, r.Send.Rejected, r.Send.Refused, r.Send.Failed, firstFailure(r.Send),
 		r.Processed, r.Outside, r.Archived, drained, r.Drain.Seconds(),
 		r.Peaks.PeakMiB("collector"), r.Peaks.PeakMiB("processor"), r.Peaks.PeakMiB("archiver"), r.Exits,
