@@ -60,7 +60,7 @@ func randomFeed(rng *rand.Rand, from time.Time, span time.Duration, n int) []fee
 	for i := 0; i < n; i++ {
 		var ps []*Minute
 		for j := rng.IntN(3); j >= 0; j-- {
-			at := from.Add(time.Duration(rng.Int64N(int64(span / time.Minute))) * time.Minute)
+			at := from.Add(time.Duration(rng.Int64N(int64(span/time.Minute))) * time.Minute)
 			m := pageMinute(at, fmt.Sprintf("/p/%d", rng.IntN(1500)), fmt.Sprintf("/q/%d", rng.IntN(20)))
 			m.Tenant = []string{"acme", "globex"}[rng.IntN(2)]
 			ps = append(ps, m)
