@@ -17,6 +17,7 @@ import (
 
 	"github.com/clicktrail/clicktrail/internal/lifecycle"
 	"github.com/clicktrail/clicktrail/internal/pulsarx"
+	"github.com/clicktrail/clicktrail/internal/sources"
 )
 
 // Processor runs one pipeline per source namespace and serves the dashboard.
@@ -25,7 +26,7 @@ type Processor struct {
 	log     *slog.Logger
 	reg     prometheus.Gatherer
 	m       *metrics
-	sources []Source
+	sources sources.Sources
 	store   *Store
 	health  lifecycle.Health
 	addr    atomic.Value // net.Addr once listening
@@ -36,14 +37,14 @@ func New(cfg Config, log *slog.Logger, reg *prometheus.Registry) (*Processor, er
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	sources, err := LoadSources(cfg.SourcesFile)
+	ss, err := sources.Load(cfg.SourcesFile)
 	if err != nil {
 		return nil, err
 	}
 	if cfg.Instance == "" {
 		cfg.Instance = instanceName()
 	}
-	return &Processor{cfg: cfg, log: log, reg: reg, m: newMetrics(reg), sources: sources, store: NewStore(cfg.Retention, time.Now)}, nil
+	return &Processor{cfg: cfg, log: log, reg: reg, m: newMetrics(reg), sources: ss, store: NewStore(cfg.Retention, time.Now)}, nil
 }
 
 // Addr is the address the HTTP server listens on, nil before Run has bound it.
