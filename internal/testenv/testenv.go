@@ -31,8 +31,10 @@ import (
 	"github.com/apache/pulsar-client-go/pulsaradmin/pkg/utils"
 	"github.com/minio/minio-go/v7"
 
-	"github.com/clicktrail/clicktrail/deploy/provision"
+	"github.com/clicktrail/clicktrail/internal/provision"
 	"github.com/clicktrail/clicktrail/internal/pulsarx"
+	"github.com/clicktrail/clicktrail/internal/s3x"
+	"github.com/clicktrail/clicktrail/internal/sources"
 	"github.com/clicktrail/clicktrail/schemas"
 )
 
@@ -66,11 +68,11 @@ func New(t testing.TB, opts ...Option) *Env {
 	t.Helper()
 	cfg := provision.Config{
 		PulsarAdminURL: envOr("CLICKTRAIL_PULSAR_ADMIN_URL", provision.DefaultPulsarAdminURL),
-		PulsarURL:      envOr("CLICKTRAIL_PULSAR_URL", provision.DefaultPulsarURL),
-		S3Endpoint:     envOr("CLICKTRAIL_S3_ENDPOINT", provision.DefaultS3Endpoint),
-		S3AccessKey:    envOr("CLICKTRAIL_S3_ACCESS_KEY", provision.DefaultS3AccessKey),
-		S3SecretKey:    envOr("CLICKTRAIL_S3_SECRET_KEY", provision.DefaultS3SecretKey),
-		Bucket:         envOr("CLICKTRAIL_S3_BUCKET", provision.DefaultBucket),
+		PulsarURL:      envOr("CLICKTRAIL_PULSAR_URL", pulsarx.DefaultURL),
+		S3Endpoint:     envOr("CLICKTRAIL_S3_ENDPOINT", s3x.DefaultEndpoint),
+		S3AccessKey:    envOr("CLICKTRAIL_S3_ACCESS_KEY", s3x.DefaultAccessKey),
+		S3SecretKey:    envOr("CLICKTRAIL_S3_SECRET_KEY", s3x.DefaultSecretKey),
+		Bucket:         envOr("CLICKTRAIL_S3_BUCKET", s3x.DefaultBucket),
 		// Tests need no week of retention; keep the broker's disk small.
 		RetentionMinutes: 60,
 		RetentionSizeMB:  2048,
@@ -84,7 +86,7 @@ func New(t testing.TB, opts ...Option) *Env {
 
 	id := runID(t)
 	e := &Env{Provision: cfg, Tenant: Tenant, Namespace: id, Prefix: id + "/"}
-	cfg.Namespaces = []provision.Namespace{{Tenant: e.Tenant, Namespace: e.Namespace}}
+	cfg.Namespaces = []sources.Namespace{{Tenant: e.Tenant, Namespace: e.Namespace}}
 	e.Provision = cfg
 
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
