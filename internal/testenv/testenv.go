@@ -20,6 +20,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -215,20 +216,26 @@ func ready(url string) bool {
 	return resp.StatusCode == http.StatusOK
 }
 
-// RepoRoot finds the module root (the folder holding go.mod) above the working
-// directory.
+// RepoRoot finds the repository root above the working directory: the folder of
+// the go.mod of module github.com/clicktrail/clicktrail. The test-only modules under
+// deploy/ (deploy/validate, deploy/demo/e2e) have go.mod files of their own.
 func RepoRoot() (string, error) {
 	dir, err := os.Getwd()
 	if err != nil {
 		return "", err
 	}
+	return rootAbove(dir)
+}
+
+func rootAbove(dir string) (string, error) {
 	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+		b, err := os.ReadFile(filepath.Join(dir, "go.mod"))
+		if err == nil && slices.Contains(strings.Split(string(b), "\n"), "module github.com/clicktrail/clicktrail") {
 			return dir, nil
 		}
 		parent := filepath.Dir(dir)
 		if parent == dir {
-			return "", errors.New("find repository root: no go.mod above the working directory")
+			return "", errors.New("find repository root: no go.mod of module github.com/clicktrail/clicktrail above the working directory")
 		}
 		dir = parent
 	}
