@@ -24,9 +24,9 @@ import (
 	"github.com/apache/pulsar-client-go/pulsar"
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/clicktrail/clicktrail/deploy/provision"
 	"github.com/clicktrail/clicktrail/internal/lifecycle"
 	"github.com/clicktrail/clicktrail/internal/pulsarx"
+	"github.com/clicktrail/clicktrail/internal/sources"
 	"github.com/clicktrail/clicktrail/schemas"
 )
 
@@ -36,7 +36,7 @@ type Archiver struct {
 	log        *slog.Logger
 	reg        prometheus.Gatherer
 	metrics    *metrics
-	namespaces []provision.Namespace
+	namespaces []sources.Namespace
 	store      ObjectStore
 	health     lifecycle.Health
 }
@@ -47,7 +47,7 @@ func New(cfg Config, log *slog.Logger, reg *prometheus.Registry, store ObjectSto
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	ns, err := provision.NamespacesFromSources(cfg.SourcesFile)
+	ss, err := sources.Load(cfg.SourcesFile)
 	if err != nil {
 		return nil, err
 	}
@@ -56,7 +56,7 @@ func New(cfg Config, log *slog.Logger, reg *prometheus.Registry, store ObjectSto
 			return nil, err
 		}
 	}
-	return &Archiver{cfg: cfg, log: log, reg: reg, metrics: newMetrics(reg), namespaces: ns, store: store}, nil
+	return &Archiver{cfg: cfg, log: log, reg: reg, metrics: newMetrics(reg), namespaces: ss.Namespaces(), store: store}, nil
 }
 
 // Run serves health and metrics on cfg.Addr and archives until ctx is done.

@@ -106,7 +106,7 @@ func BenchmarkBacklog(b *testing.B) {
 
 		// The archiver, as a process of its own, from the same backlog.
 		sources := filepath.Join(b.TempDir(), "sources.yaml")
-		if err := os.WriteFile(sources, []byte(fmt.Sprintf("sources:\n  - tenant: %s\n    namespace: %s\n", env.Tenant, env.Namespace)), 0o600); err != nil {
+		if err := os.WriteFile(sources, []byte(fmt.Sprintf("sources:\n  - id: archiver-test\n    writeKey: archiver-test\n    tenant: %s\n    namespace: %s\n", env.Tenant, env.Namespace)), 0o600); err != nil {
 			b.Fatal(err)
 		}
 		addr := testenv.FreeAddr(b)

@@ -7,9 +7,9 @@ import (
 	"os"
 	"time"
 
-	"github.com/clicktrail/clicktrail/deploy/provision"
 	"github.com/clicktrail/clicktrail/internal/flagenv"
 	"github.com/clicktrail/clicktrail/internal/pulsarx"
+	"github.com/clicktrail/clicktrail/internal/s3x"
 )
 
 // Config of the archiver; defaults in brackets, flags and CLICKTRAIL_* variables
@@ -45,8 +45,8 @@ type Config struct {
 func DefaultConfig() Config {
 	return Config{
 		Addr: "127.0.0.1:8090", PulsarURL: pulsarx.DefaultURL, SourcesFile: "deploy/local/sources.yaml",
-		S3Endpoint: provision.DefaultS3Endpoint, S3AccessKey: provision.DefaultS3AccessKey,
-		S3SecretKey: provision.DefaultS3SecretKey, Bucket: provision.DefaultBucket,
+		S3Endpoint: s3x.DefaultEndpoint, S3AccessKey: s3x.DefaultAccessKey,
+		S3SecretKey: s3x.DefaultSecretKey, Bucket: s3x.DefaultBucket,
 		RollSize: 128 << 20, RollAge: 5 * time.Minute, DedupWindow: 10 * time.Minute,
 		TmpDir: os.TempDir(), ShutdownGrace: 30 * time.Second, LogLevel: "info", LogFormat: "json",
 	}

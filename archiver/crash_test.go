@@ -27,7 +27,7 @@ func TestSIGKILLWhileUploadingNeitherLosesNorDoublesARow(t *testing.T) {
 		t.Fatalf("build archiver: %v\n%s", err, out)
 	}
 	sources := filepath.Join(t.TempDir(), "sources.yaml")
-	if err := os.WriteFile(sources, []byte(fmt.Sprintf("sources:\n  - tenant: %s\n    namespace: %s\n", env.Tenant, env.Namespace)), 0o600); err != nil {
+	if err := os.WriteFile(sources, []byte(fmt.Sprintf("sources:\n  - id: archiver-test\n    writeKey: archiver-test\n    tenant: %s\n    namespace: %s\n", env.Tenant, env.Namespace)), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	tmp := t.TempDir()

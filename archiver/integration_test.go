@@ -69,7 +69,7 @@ func startArchiver(t *testing.T, env *testenv.Env, rollAge time.Duration) (base 
 func startArchiverWith(t *testing.T, env *testenv.Env, rollAge time.Duration, s3Endpoint string) (base string, stop func() error) {
 	t.Helper()
 	sources := filepath.Join(t.TempDir(), "sources.yaml")
-	if err := os.WriteFile(sources, []byte(fmt.Sprintf("sources:\n  - tenant: %s\n    namespace: %s\n", env.Tenant, env.Namespace)), 0o600); err != nil {
+	if err := os.WriteFile(sources, []byte(fmt.Sprintf("sources:\n  - id: archiver-test\n    writeKey: archiver-test\n    tenant: %s\n    namespace: %s\n", env.Tenant, env.Namespace)), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	cfg := archiver.DefaultConfig()

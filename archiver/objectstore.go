@@ -5,7 +5,8 @@ import (
 	"fmt"
 
 	"github.com/minio/minio-go/v7"
-	"github.com/minio/minio-go/v7/pkg/credentials"
+
+	"github.com/clicktrail/clicktrail/internal/s3x"
 )
 
 // ObjectStore receives finished files.
@@ -30,11 +31,9 @@ type minioStore struct {
 }
 
 func newMinioStore(cfg *Config) (*minioStore, error) {
-	c, err := minio.New(cfg.S3Endpoint, &minio.Options{
-		Creds: credentials.NewStaticV4(cfg.S3AccessKey, cfg.S3SecretKey, ""), Secure: cfg.S3UseTLS,
-	})
+	c, err := s3x.NewClient(cfg.S3Endpoint, cfg.S3AccessKey, cfg.S3SecretKey, cfg.S3UseTLS)
 	if err != nil {
-		return nil, fmt.Errorf("object store client %s: %w", cfg.S3Endpoint, err)
+		return nil, err
 	}
 	return &minioStore{client: c, bucket: cfg.Bucket}, nil
 }

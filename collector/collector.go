@@ -24,6 +24,7 @@ import (
 
 	"github.com/clicktrail/clicktrail/internal/lifecycle"
 	"github.com/clicktrail/clicktrail/internal/pulsarx"
+	"github.com/clicktrail/clicktrail/internal/sources"
 	"github.com/clicktrail/clicktrail/schemas"
 )
 
@@ -33,7 +34,7 @@ type Collector struct {
 	log     *slog.Logger
 	reg     prometheus.Gatherer
 	metrics *metrics
-	sources Sources
+	sources sources.Sources
 	health  lifecycle.Health
 	ready   *readiness
 }
@@ -43,11 +44,11 @@ func New(cfg Config, log *slog.Logger, reg *prometheus.Registry) (*Collector, er
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	sources, err := LoadSources(cfg.SourcesFile)
+	ss, err := sources.Load(cfg.SourcesFile)
 	if err != nil {
 		return nil, err
 	}
-	c := &Collector{cfg: cfg, log: log, reg: reg, metrics: newMetrics(reg), sources: sources}
+	c := &Collector{cfg: cfg, log: log, reg: reg, metrics: newMetrics(reg), sources: ss}
 	c.ready = newReadiness(&c.health, time.Now)
 	return c, nil
 }

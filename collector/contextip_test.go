@@ -8,18 +8,19 @@ import (
 	"testing"
 	"time"
 
+	"github.com/clicktrail/clicktrail/internal/sources"
 	"github.com/clicktrail/clicktrail/schemas"
 )
 
 func TestServerSideEventsGetNoBrowserAndTheirContextIPIsRuledBySource(t *testing.T) {
 	const chrome = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36"
-	browserSrc := &Source{ID: "shop", Tenant: "acme", Namespace: "web"}
-	serverSrc := &Source{ID: "api", Tenant: "acme", Namespace: "web", Server: true}
+	browserSrc := &sources.Source{ID: "shop", Tenant: "acme", Namespace: "web"}
+	serverSrc := &sources.Source{ID: "api", Tenant: "acme", Namespace: "web", Server: true}
 	conn := netip.MustParseAddr("198.51.100.23")
 	tests := []struct {
 		name       string
 		event      string
-		src        *Source
+		src        *sources.Source
 		keepFullIP bool
 		userAgent  string
 		// want: the stored IP, the context's ip as stored ("" for none), whether the

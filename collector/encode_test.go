@@ -10,6 +10,7 @@ import (
 
 	gojson "github.com/goccy/go-json"
 
+	"github.com/clicktrail/clicktrail/internal/sources"
 	"github.com/clicktrail/clicktrail/schemas"
 )
 
@@ -53,7 +54,7 @@ func TestAppendEventEncodesAsEncodingJSON(t *testing.T) {
 		// The same event enriched, as the collector stores it.
 		e2, _ := schemas.ParseEvent(raw)
 		en.enrich(e2, &requestInfo{receivedAt: received, clientIP: netip.MustParseAddr("203.0.113.9"),
-			headers: requestHeaders{userAgent: "Mozilla/5.0 (compatible; Googlebot/2.1)"}, source: &Source{ID: "shop", Tenant: "acme"}})
+			headers: requestHeaders{userAgent: "Mozilla/5.0 (compatible; Googlebot/2.1)"}, source: &sources.Source{ID: "shop", Tenant: "acme"}})
 		events = append(events, e2)
 	}
 	for _, s := range awkward {
@@ -106,7 +107,7 @@ func BenchmarkAppendEvent(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	newEnricher(false).enrich(e, &requestInfo{receivedAt: time.Now(), source: &Source{ID: "s", Tenant: "t"}})
+	newEnricher(false).enrich(e, &requestInfo{receivedAt: time.Now(), source: &sources.Source{ID: "s", Tenant: "t"}})
 	b.Run("appendEvent", func(b *testing.B) {
 		b.ReportAllocs()
 		buf := make([]byte, 0, 4096)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/clicktrail/clicktrail/internal/sources"
 	"github.com/clicktrail/clicktrail/schemas"
 )
 
@@ -18,7 +19,7 @@ type requestInfo struct {
 	receivedAt time.Time
 	clientIP   netip.Addr
 	headers    requestHeaders
-	source     *Source
+	source     *sources.Source
 	sentAt     *schemas.Time // the batch's sentAt, for events without their own
 
 	ipText string // clientIP as stored, once computed
@@ -150,7 +151,7 @@ func (en *enricher) ip(e *schemas.Event, r *requestInfo) string {
 // its source is marked server, its channel is "server" (RudderStack's server libraries
 // say so), or its library is one of Segment's or RudderStack's server libraries. The
 // User-Agent of such a request names the library or its HTTP client, not a browser.
-func serverSide(e *schemas.Event, src *Source) bool {
+func serverSide(e *schemas.Event, src *sources.Source) bool {
 	if src.Server || e.Channel == "server" {
 		return true
 	}

@@ -8,12 +8,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/clicktrail/clicktrail/internal/sources"
 	"github.com/clicktrail/clicktrail/schemas"
 )
 
 func TestEnrichment(t *testing.T) {
 	received := time.Date(2026, 11, 25, 10, 0, 10, 0, time.UTC)
-	src := &Source{ID: "shop", Tenant: "acme", Namespace: "web"}
+	src := &sources.Source{ID: "shop", Tenant: "acme", Namespace: "web"}
 	const iphone = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1"
 	tests := []struct {
 		name  string
@@ -201,7 +202,7 @@ func TestTimestampsOutsideTheYears0001To9999AreRejectedNamingTheField(t *testing
 			if err != nil {
 				t.Fatal(err)
 			}
-			info := &requestInfo{receivedAt: received, source: &Source{ID: "s", Tenant: "t"}}
+			info := &requestInfo{receivedAt: received, source: &sources.Source{ID: "s", Tenant: "t"}}
 			if tc.batchSent != "" {
 				ts, _ := schemas.ParseTime(tc.batchSent)
 				info.sentAt = schemas.NewTime(ts)

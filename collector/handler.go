@@ -17,13 +17,15 @@ import (
 	"github.com/gin-gonic/gin"
 	"golang.org/x/time/rate"
 
+	"github.com/clicktrail/clicktrail/internal/sources"
 	"github.com/clicktrail/clicktrail/schemas"
 )
 
 // api holds what the HTTP handlers share.
 type api struct {
 	cfg      *Config
-	sources  Sources
+	sources  sources.Sources
+	byKey    map[string]*sources.Source // sources by write key
 	pub      Publisher
 	log      *slog.Logger
 	metrics  *metrics
@@ -35,15 +37,15 @@ type api struct {
 	bodies   bodyPool
 }
 
-func newAPI(cfg *Config, sources Sources, pub Publisher, log *slog.Logger, m *metrics, now func() time.Time) *api {
+func newAPI(cfg *Config, ss sources.Sources, pub Publisher, log *slog.Logger, m *metrics, now func() time.Time) *api {
 	a := &api{
-		cfg: cfg, sources: sources, pub: pub, log: log, metrics: m, now: now,
+		cfg: cfg, sources: ss, byKey: ss.ByWriteKey(), pub: pub, log: log, metrics: m, now: now,
 		inFlight: make(chan struct{}, cfg.MaxInFlight),
 		work:     make(chan struct{}, 2*runtime.GOMAXPROCS(0)),
 		limiters: map[string]*rate.Limiter{},
 		enricher: newEnricher(cfg.KeepFullIP),
 	}
-	for key, s := range sources {
+	for key, s := range a.byKey {
 		if s.RateLimit.EventsPerSecond > 0 {
 			burst := max(s.RateLimit.Burst, schemas.MaxBatchEvents)
 			a.limiters[key] = rate.NewLimiter(rate.Limit(s.RateLimit.EventsPerSecond), burst)
@@ -252,7 +254,7 @@ func (a *api) handle(rt ingestRoute) gin.HandlerFunc {
 // authenticate finds the source by the write key in the X-Write-Key header, HTTP Basic
 // auth (as the user name), the body, or, when inQuery (a beacon, which cannot set
 // headers), the writeKey query parameter.
-func (a *api) authenticate(c *gin.Context, bodyKey string, inQuery bool) *Source {
+func (a *api) authenticate(c *gin.Context, bodyKey string, inQuery bool) *sources.Source {
 	key := c.GetHeader("X-Write-Key")
 	if user, _, ok := c.Request.BasicAuth(); ok && key == "" {
 		key = user
@@ -266,7 +268,7 @@ func (a *api) authenticate(c *gin.Context, bodyKey string, inQuery bool) *Source
 	if key == "" {
 		return nil
 	}
-	return a.sources[key]
+	return a.byKey[key]
 }
 
 // clientIP is the connection's address, or the left-most untrusted address of

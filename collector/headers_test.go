@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 
+	"github.com/clicktrail/clicktrail/internal/sources"
 	"github.com/clicktrail/clicktrail/schemas"
 )
 
@@ -97,7 +98,7 @@ func TestTheUserAgentHeaderIsParsedOncePerRequest(t *testing.T) {
 	en := newEnricher(false)
 	en.agents = newUserAgents(0) // no cache: only the per-request parse saves work
 	info := &requestInfo{
-		receivedAt: time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC), source: &Source{ID: "s", Tenant: "t"},
+		receivedAt: time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC), source: &sources.Source{ID: "s", Tenant: "t"},
 		headers: requestHeaders{userAgent: "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36"},
 	}
 	for i := range 1000 {

@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/clicktrail/clicktrail/collector"
-	"github.com/clicktrail/clicktrail/deploy/provision"
+	"github.com/clicktrail/clicktrail/internal/sources"
 	"github.com/clicktrail/clicktrail/internal/testenv"
 )
 
@@ -17,7 +17,7 @@ import (
 // and once the broker is back /readyz is 200 and requests succeed again without
 // restarting the collector.
 func TestWhileTheBrokerIsDownRequestsGet503AndTheCollectorRecoversByItself(t *testing.T) {
-	ns := provision.Namespace{Tenant: "outage", Namespace: "web"}
+	ns := sources.Namespace{Tenant: "outage", Namespace: "web"}
 	broker := testenv.NewPrivateBroker(t, ns)
 	base := startCollector(t, broker.URL, ns.Tenant, ns.Namespace, func(c *collector.Config) {
 		c.PublishTimeout = 3 * time.Second

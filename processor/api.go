@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/clicktrail/clicktrail/internal/sources"
 )
 
 // Limits of one stats query.
@@ -38,9 +40,9 @@ type statsAPI struct {
 	now   func() time.Time
 }
 
-func readKeys(sources []Source) map[string][]string {
+func readKeys(ss sources.Sources) map[string][]string {
 	out := map[string][]string{}
-	for _, s := range sources {
+	for _, s := range ss {
 		if s.ReadKey != "" {
 			out[s.Tenant] = append(out[s.Tenant], s.ReadKey)
 		}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/clicktrail/clicktrail/internal/flagenv"
 	"github.com/clicktrail/clicktrail/internal/pulsarx"
+	"github.com/clicktrail/clicktrail/internal/s3x"
 )
 
 // maxRetention is the longest Config.Retention: the longest range the stats API
@@ -65,8 +66,8 @@ func DefaultConfig() Config {
 		Inactivity: 30 * time.Minute, MaxDuration: 24 * time.Hour,
 		CheckpointInterval: 500 * time.Millisecond, CheckpointEvents: 20000,
 		ShutdownGrace: 15 * time.Second, Retention: DefaultRetention, Keep: DefaultKeep, LogLevel: "info", LogFormat: "json",
-		SnapshotInterval: time.Minute, S3Endpoint: "127.0.0.1:9000", S3AccessKey: "clicktrail",
-		S3SecretKey: "clicktrail-dev-secret", Bucket: "clicktrail",
+		SnapshotInterval: time.Minute, S3Endpoint: s3x.DefaultEndpoint, S3AccessKey: s3x.DefaultAccessKey,
+		S3SecretKey: s3x.DefaultSecretKey, Bucket: s3x.DefaultBucket,
 	}
 }
 

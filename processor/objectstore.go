@@ -6,7 +6,8 @@ import (
 	"io"
 
 	"github.com/minio/minio-go/v7"
-	"github.com/minio/minio-go/v7/pkg/credentials"
+
+	"github.com/clicktrail/clicktrail/internal/s3x"
 )
 
 // s3Snapshots keeps snapshots in a bucket of an S3-compatible object store.
@@ -16,11 +17,9 @@ type s3Snapshots struct {
 }
 
 func newS3Snapshots(cfg *Config) (*s3Snapshots, error) {
-	c, err := minio.New(cfg.S3Endpoint, &minio.Options{
-		Creds: credentials.NewStaticV4(cfg.S3AccessKey, cfg.S3SecretKey, ""), Secure: cfg.S3UseTLS,
-	})
+	c, err := s3x.NewClient(cfg.S3Endpoint, cfg.S3AccessKey, cfg.S3SecretKey, cfg.S3UseTLS)
 	if err != nil {
-		return nil, fmt.Errorf("object store client %s: %w", cfg.S3Endpoint, err)
+		return nil, err
 	}
 	return &s3Snapshots{client: c, bucket: cfg.Bucket}, nil
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/apache/pulsar-client-go/pulsar"
 
+	"github.com/clicktrail/clicktrail/internal/sources"
 	"github.com/clicktrail/clicktrail/schemas"
 )
 
@@ -83,7 +84,7 @@ type pipeline struct {
 	tailWG sync.WaitGroup
 }
 
-func newPipeline(client pulsar.Client, cfg Config, src Source, instance string, store *Store, snaps Snapshots, m *metrics, log *slog.Logger) (*pipeline, error) {
+func newPipeline(client pulsar.Client, cfg Config, src *sources.Source, instance string, store *Store, snaps Snapshots, m *metrics, log *slog.Logger) (*pipeline, error) {
 	loc, err := src.Location()
 	if err != nil {
 		return nil, err

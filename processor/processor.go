@@ -17,6 +17,7 @@ import (
 
 	"github.com/clicktrail/clicktrail/internal/lifecycle"
 	"github.com/clicktrail/clicktrail/internal/pulsarx"
+	"github.com/clicktrail/clicktrail/internal/sources"
 )
 
 // Processor runs one pipeline per source namespace and serves the dashboard.
@@ -25,7 +26,7 @@ type Processor struct {
 	log     *slog.Logger
 	reg     prometheus.Gatherer
 	m       *metrics
-	sources []Source
+	sources sources.Sources
 	store   *Store
 	snaps   Snapshots // nil: no snapshots
 	health  lifecycle.Health
@@ -37,14 +38,14 @@ func New(cfg Config, log *slog.Logger, reg *prometheus.Registry) (*Processor, er
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	sources, err := LoadSources(cfg.SourcesFile)
+	ss, err := sources.Load(cfg.SourcesFile)
 	if err != nil {
 		return nil, err
 	}
 	if cfg.Instance == "" {
 		cfg.Instance = instanceName()
 	}
-	p := &Processor{cfg: cfg, log: log, reg: reg, m: newMetrics(reg), sources: sources, store: NewStoreKeeping(cfg.Retention, cfg.Keep, time.Now)}
+	p := &Processor{cfg: cfg, log: log, reg: reg, m: newMetrics(reg), sources: ss, store: NewStoreKeeping(cfg.Retention, cfg.Keep, time.Now)}
 	if cfg.SnapshotInterval > 0 {
 		snaps, err := newS3Snapshots(&cfg)
 		if err != nil {

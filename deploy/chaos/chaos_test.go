@@ -13,9 +13,11 @@ import (
 	"time"
 
 	"github.com/clicktrail/clicktrail/deploy/chaos"
-	"github.com/clicktrail/clicktrail/deploy/provision"
 	"github.com/clicktrail/clicktrail/deploy/simulate"
+	"github.com/clicktrail/clicktrail/internal/provision"
 	"github.com/clicktrail/clicktrail/internal/pulsarx"
+	"github.com/clicktrail/clicktrail/internal/s3x"
+	"github.com/clicktrail/clicktrail/internal/sources"
 	"github.com/clicktrail/clicktrail/internal/testenv"
 	"github.com/clicktrail/clicktrail/schemas"
 )
@@ -55,9 +57,9 @@ func TestChaos(t *testing.T) {
 	if err != nil {
 		t.Fatalf("DuckDB, to read the lake as an analyst would: %v", err)
 	}
-	ns := provision.Namespace{Tenant: testenv.Tenant, Namespace: "chaos-" + randomHex()}
+	ns := sources.Namespace{Tenant: testenv.Tenant, Namespace: "chaos-" + randomHex()}
 	broker := testenv.NewPrivateBroker(t, ns)
-	bucket := provision.DefaultBucket
+	bucket := s3x.DefaultBucket
 	store := testenv.NewPrivateS3(t, bucket)
 	b := <-buildDone
 	if b.err != nil {
@@ -66,7 +68,7 @@ func TestChaos(t *testing.T) {
 	t.Logf("%s profile: private broker %s, private S3 server %s, namespace %s/%s; set up in %.0fs",
 		profile.Name, broker.URL, store.Endpoint, ns.Tenant, ns.Namespace, time.Since(began).Seconds())
 
-	sources := filepath.Join(t.TempDir(), "sources.yaml")
+	sourcesFile := filepath.Join(t.TempDir(), "sources.yaml")
 	src := fmt.Sprintf(`sources:
   - id: chaos
     writeKey: %s
@@ -78,20 +80,20 @@ func TestChaos(t *testing.T) {
       burst: 100000
     timezone: UTC
 `, writeKey, readKey, ns.Tenant, ns.Namespace)
-	if err := os.WriteFile(sources, []byte(src), 0o600); err != nil {
+	if err := os.WriteFile(sourcesFile, []byte(src), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	logDir, tmpDir := t.TempDir(), t.TempDir()
 	cfg := provision.Config{}.WithDefaults()
 	collectorAddr, processorAddr, archiverAddr := testenv.FreeAddr(t), testenv.FreeAddr(t), testenv.FreeAddr(t)
 	collector := chaos.NewService("collector", b.bins.Collector, collectorAddr, logDir, nil,
-		"--collector.addr", collectorAddr, "--pulsar.url", broker.URL, "--sources", sources,
+		"--collector.addr", collectorAddr, "--pulsar.url", broker.URL, "--sources", sourcesFile,
 		"--collector.instance-id", "chaos", "--log.level", "info")
 	proc := chaos.NewService("processor", b.bins.Processor, processorAddr, logDir, nil,
-		"--processor.addr", processorAddr, "--pulsar.url", broker.URL, "--sources", sources,
+		"--processor.addr", processorAddr, "--pulsar.url", broker.URL, "--sources", sourcesFile,
 		"--processor.idle-timeout", profile.IdleTimeout.String(), "--log.level", "info")
 	arch := chaos.NewService("archiver", b.bins.Archiver, archiverAddr, logDir, nil,
-		"--archiver.addr", archiverAddr, "--pulsar.url", broker.URL, "--sources", sources,
+		"--archiver.addr", archiverAddr, "--pulsar.url", broker.URL, "--sources", sourcesFile,
 		"--s3.endpoint", store.Endpoint, "--s3.access-key", cfg.S3AccessKey, "--s3.secret-key", cfg.S3SecretKey, "--s3.bucket", bucket,
 		"--archiver.key-prefix", "chaos/", "--archiver.roll-age", profile.RollAge.String(), "--archiver.tmp-dir", tmpDir, "--log.level", "info")
 	services := []*chaos.Service{collector, proc, arch}

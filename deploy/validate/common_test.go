@@ -68,7 +68,7 @@ var programDirs = map[string][]string{
 	"collector": {"collector", "collector/cmd/collector"},
 	"processor": {"processor", "processor/cmd/processor"},
 	"archiver":  {"archiver", "archiver/cmd/archiver"},
-	"provision": {"deploy/provision", "deploy/provision/cmd/provision"},
+	"provision": {"internal/provision", "deploy/provision/cmd/provision"},
 	"demo":      {"deploy/demo", "deploy/demo/cmd/demo"},
 }
 

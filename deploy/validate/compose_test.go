@@ -14,9 +14,8 @@ import (
 	"github.com/compose-spec/compose-go/v2/types"
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
 
-	"github.com/clicktrail/clicktrail/collector"
+	"github.com/clicktrail/clicktrail/internal/sources"
 	"github.com/clicktrail/clicktrail/internal/testenv"
-	"github.com/clicktrail/clicktrail/processor"
 )
 
 // loadCompose loads deploy/compose/compose.yaml with the Compose specification's own
@@ -176,11 +175,8 @@ func TestCompose(t *testing.T) {
 			}
 		}
 		src := p.Configs["sources"].File
-		if _, err := collector.LoadSources(src); err != nil {
-			t.Errorf("the collector cannot load the sources config: %v", err)
-		}
-		if _, err := processor.LoadSources(src); err != nil {
-			t.Errorf("the processor cannot load the sources config: %v", err)
+		if _, err := sources.Load(src); err != nil {
+			t.Errorf("the services cannot load the sources config: %v", err)
 		}
 	})
 
@@ -192,12 +188,12 @@ func TestCompose(t *testing.T) {
 				env[k] = *v
 			}
 		}
-		sources, err := collector.LoadSources(p.Configs["sources"].File)
+		ss, err := sources.Load(p.Configs["sources"].File)
 		if err != nil {
 			t.Fatal(err)
 		}
 		key := env["CLICKTRAIL_DEMO_WRITE_KEY"]
-		src := sources[key]
+		src := ss.ByWriteKey()[key]
 		if src == nil {
 			t.Fatalf("the demo's write key %q is not in the sources config", key)
 		}

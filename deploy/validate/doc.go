@@ -9,4 +9,6 @@
 //
 // There is no Docker engine or cluster here: these checks are what can be known
 // without one. The package holds only tests; `go test ./deploy/validate` runs them.
+// It is a module of its own (joined by the repository's go.work), so that the
+// parsers it uses are requirements of its go.mod, not of the product's.
 package validate

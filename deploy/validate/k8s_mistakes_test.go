@@ -98,13 +98,13 @@ func TestManifestChecksCatchMistakes(t *testing.T) {
 			}
 		}, "above the 4 partitions"},
 		{"an HPA that scales something else", func(m *manifests) { m.hpas[0].Spec.ScaleTargetRef.Name = "clicktrail-colector" }, "not a Deployment here"},
-		{"a sources file the collector refuses", func(m *manifests) {
+		{"a sources file the services refuse", func(m *manifests) {
 			for _, s := range m.secrets {
 				if strings.HasPrefix(s.Name, "clicktrail-sources") {
 					s.Data["sources.yaml"] = []byte("sources:\n  - id: x\n    writeKey: k\n    tenant: t\n    namespace: n\n    ratelimit: {}\n")
 				}
 			}
-		}, "the collector cannot load sources.yaml"},
+		}, "the services cannot load sources.yaml"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -23,7 +23,7 @@ import (
 
 	"github.com/clicktrail/clicktrail/archiver"
 	"github.com/clicktrail/clicktrail/collector"
-	"github.com/clicktrail/clicktrail/deploy/provision"
+	"github.com/clicktrail/clicktrail/internal/sources"
 	"github.com/clicktrail/clicktrail/internal/testenv"
 	"github.com/clicktrail/clicktrail/processor"
 	"github.com/clicktrail/clicktrail/schemas"
@@ -395,9 +395,9 @@ func (c clusterChecks) checkScaledObjects(t *testing.T, p *problems, m *manifest
 		if prog == "archiver" && max != nil && partitions > 0 && int(*max) > partitions {
 			p.addf("%s: maxReplicaCount %d above the %d partitions of events: the extra archivers would only stand by", where, *max, partitions)
 		}
-		sources := c.sourcesOf(t, p, m, d)
+		namespaces := c.sourcesOf(t, p, m, d)
 		wantTopics := map[string]bool{}
-		for _, ns := range sources {
+		for _, ns := range namespaces {
 			wantTopics[schemas.Topic(ns.Tenant, ns.Namespace, schemas.TopicEvents)] = true
 		}
 		gotTopics := map[string]bool{}
@@ -436,9 +436,9 @@ func (c clusterChecks) checkScaledObjects(t *testing.T, p *problems, m *manifest
 	}
 }
 
-// sourcesOf loads the sources file a Deployment mounts with the services' own
-// loaders and returns its namespaces.
-func (c clusterChecks) sourcesOf(t *testing.T, p *problems, m *manifests, d *appsv1.Deployment) []provision.Namespace {
+// sourcesOf loads the sources file a Deployment mounts with the loader of the services
+// and provisioning, and returns its namespaces.
+func (c clusterChecks) sourcesOf(t *testing.T, p *problems, m *manifests, d *appsv1.Deployment) []sources.Namespace {
 	t.Helper()
 	for _, v := range d.Spec.Template.Spec.Volumes {
 		if v.Secret == nil {
@@ -452,17 +452,11 @@ func (c clusterChecks) sourcesOf(t *testing.T, p *problems, m *manifests, d *app
 		if err := os.WriteFile(file, s.Data["sources.yaml"], 0o600); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := collector.LoadSources(file); err != nil {
-			p.addf("Secret %s: the collector cannot load sources.yaml: %v", s.Name, err)
-		}
-		if _, err := processor.LoadSources(file); err != nil {
-			p.addf("Secret %s: the processor cannot load sources.yaml: %v", s.Name, err)
-		}
-		ns, err := provision.NamespacesFromSources(file)
+		ss, err := sources.Load(file)
 		if err != nil {
-			p.addf("Secret %s: provisioning cannot load sources.yaml: %v", s.Name, err)
+			p.addf("Secret %s: the services cannot load sources.yaml: %v", s.Name, err)
 		}
-		return ns
+		return ss.Namespaces()
 	}
 	p.addf("Deployment %s: mounts no Secret with sources.yaml", d.Name)
 	return nil

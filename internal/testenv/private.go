@@ -12,7 +12,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/clicktrail/clicktrail/deploy/provision"
+	"github.com/clicktrail/clicktrail/internal/provision"
+	"github.com/clicktrail/clicktrail/internal/sources"
 )
 
 // PrivateBroker is a second Pulsar standalone broker that one test owns, on its own
@@ -26,7 +27,7 @@ type PrivateBroker struct {
 
 // NewPrivateBroker starts a broker for t (about 10 s), provisions namespace ns on it,
 // and stops it when t ends.
-func NewPrivateBroker(t testing.TB, ns provision.Namespace) *PrivateBroker {
+func NewPrivateBroker(t testing.TB, ns sources.Namespace) *PrivateBroker {
 	t.Helper()
 	root := Root(t)
 	port, admin, bookie := freePort(t), freePort(t), freePort(t)
@@ -45,7 +46,7 @@ func NewPrivateBroker(t testing.TB, ns provision.Namespace) *PrivateBroker {
 	if err := b.Start(); err != nil {
 		t.Fatalf("testenv: start private broker: %v", err)
 	}
-	cfg := provision.Config{PulsarAdminURL: b.AdminURL, PulsarURL: b.URL, Namespaces: []provision.Namespace{ns},
+	cfg := provision.Config{PulsarAdminURL: b.AdminURL, PulsarURL: b.URL, Namespaces: []sources.Namespace{ns},
 		RetentionMinutes: 60, RetentionSizeMB: 256, BacklogQuotaMB: 128}.WithDefaults()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()

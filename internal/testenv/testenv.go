@@ -20,6 +20,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -31,8 +32,10 @@ import (
 	"github.com/apache/pulsar-client-go/pulsaradmin/pkg/utils"
 	"github.com/minio/minio-go/v7"
 
-	"github.com/clicktrail/clicktrail/deploy/provision"
+	"github.com/clicktrail/clicktrail/internal/provision"
 	"github.com/clicktrail/clicktrail/internal/pulsarx"
+	"github.com/clicktrail/clicktrail/internal/s3x"
+	"github.com/clicktrail/clicktrail/internal/sources"
 	"github.com/clicktrail/clicktrail/schemas"
 )
 
@@ -66,11 +69,11 @@ func New(t testing.TB, opts ...Option) *Env {
 	t.Helper()
 	cfg := provision.Config{
 		PulsarAdminURL: envOr("CLICKTRAIL_PULSAR_ADMIN_URL", provision.DefaultPulsarAdminURL),
-		PulsarURL:      envOr("CLICKTRAIL_PULSAR_URL", provision.DefaultPulsarURL),
-		S3Endpoint:     envOr("CLICKTRAIL_S3_ENDPOINT", provision.DefaultS3Endpoint),
-		S3AccessKey:    envOr("CLICKTRAIL_S3_ACCESS_KEY", provision.DefaultS3AccessKey),
-		S3SecretKey:    envOr("CLICKTRAIL_S3_SECRET_KEY", provision.DefaultS3SecretKey),
-		Bucket:         envOr("CLICKTRAIL_S3_BUCKET", provision.DefaultBucket),
+		PulsarURL:      envOr("CLICKTRAIL_PULSAR_URL", pulsarx.DefaultURL),
+		S3Endpoint:     envOr("CLICKTRAIL_S3_ENDPOINT", s3x.DefaultEndpoint),
+		S3AccessKey:    envOr("CLICKTRAIL_S3_ACCESS_KEY", s3x.DefaultAccessKey),
+		S3SecretKey:    envOr("CLICKTRAIL_S3_SECRET_KEY", s3x.DefaultSecretKey),
+		Bucket:         envOr("CLICKTRAIL_S3_BUCKET", s3x.DefaultBucket),
 		// Tests need no week of retention; keep the broker's disk small.
 		RetentionMinutes: 60,
 		RetentionSizeMB:  2048,
@@ -84,7 +87,7 @@ func New(t testing.TB, opts ...Option) *Env {
 
 	id := runID(t)
 	e := &Env{Provision: cfg, Tenant: Tenant, Namespace: id, Prefix: id + "/"}
-	cfg.Namespaces = []provision.Namespace{{Tenant: e.Tenant, Namespace: e.Namespace}}
+	cfg.Namespaces = []sources.Namespace{{Tenant: e.Tenant, Namespace: e.Namespace}}
 	e.Provision = cfg
 
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
@@ -213,20 +216,26 @@ func ready(url string) bool {
 	return resp.StatusCode == http.StatusOK
 }
 
-// RepoRoot finds the module root (the folder holding go.mod) above the working
-// directory.
+// RepoRoot finds the repository root above the working directory: the folder of
+// the go.mod of module github.com/clicktrail/clicktrail. The test-only modules under
+// deploy/ (deploy/validate, deploy/demo/e2e) have go.mod files of their own.
 func RepoRoot() (string, error) {
 	dir, err := os.Getwd()
 	if err != nil {
 		return "", err
 	}
+	return rootAbove(dir)
+}
+
+func rootAbove(dir string) (string, error) {
 	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+		b, err := os.ReadFile(filepath.Join(dir, "go.mod"))
+		if err == nil && slices.Contains(strings.Split(string(b), "\n"), "module github.com/clicktrail/clicktrail") {
 			return dir, nil
 		}
 		parent := filepath.Dir(dir)
 		if parent == dir {
-			return "", errors.New("find repository root: no go.mod above the working directory")
+			return "", errors.New("find repository root: no go.mod of module github.com/clicktrail/clicktrail above the working directory")
 		}
 		dir = parent
 	}

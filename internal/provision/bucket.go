@@ -6,19 +6,13 @@ import (
 	"log/slog"
 
 	"github.com/minio/minio-go/v7"
-	"github.com/minio/minio-go/v7/pkg/credentials"
+
+	"github.com/clicktrail/clicktrail/internal/s3x"
 )
 
 // NewS3Client returns a minio-go client for cfg's object store.
 func NewS3Client(cfg Config) (*minio.Client, error) {
-	c, err := minio.New(cfg.S3Endpoint, &minio.Options{
-		Creds:  credentials.NewStaticV4(cfg.S3AccessKey, cfg.S3SecretKey, ""),
-		Secure: cfg.S3UseTLS,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("object store client %s: %w", cfg.S3Endpoint, err)
-	}
-	return c, nil
+	return s3x.NewClient(cfg.S3Endpoint, cfg.S3AccessKey, cfg.S3SecretKey, cfg.S3UseTLS)
 }
 
 // Bucket creates the archive bucket unless it exists.

@@ -10,7 +10,8 @@ import (
 
 	"github.com/apache/pulsar-client-go/pulsaradmin/pkg/utils"
 
-	"github.com/clicktrail/clicktrail/deploy/provision"
+	"github.com/clicktrail/clicktrail/internal/provision"
+	"github.com/clicktrail/clicktrail/internal/sources"
 	"github.com/clicktrail/clicktrail/internal/testenv"
 	"github.com/clicktrail/clicktrail/schemas"
 )
@@ -23,7 +24,7 @@ func TestConfigValidateNamesTheSetting(t *testing.T) {
 	}{
 		{"zero partitions", provision.Config{Partitions: -1}, "invalid partitions"},
 		{"backlog quota not below retention", provision.Config{RetentionSizeMB: 10, BacklogQuotaMB: 10}, "invalid backlog quota"},
-		{"namespace without tenant", provision.Config{Namespaces: []provision.Namespace{{Namespace: "x"}}}, "tenant and namespace are required"},
+		{"namespace without tenant", provision.Config{Namespaces: []sources.Namespace{{Namespace: "x"}}}, "tenant and namespace are required"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -35,17 +36,6 @@ func TestConfigValidateNamesTheSetting(t *testing.T) {
 	}
 	if err := (provision.Config{}).WithDefaults().Validate(); err != nil {
 		t.Errorf("defaults do not validate: %v", err)
-	}
-}
-
-func TestNamespacesFromTheDevelopmentSourcesFile(t *testing.T) {
-	got, err := provision.NamespacesFromSources("../local/sources.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := []provision.Namespace{{Tenant: "clicktrail", Namespace: "dev"}}
-	if !slices.Equal(got, want) {
-		t.Errorf("got %v, want %v", got, want)
 	}
 }
 

@@ -14,6 +14,7 @@ import (
 	"github.com/apache/pulsar-client-go/pulsaradmin/pkg/utils"
 
 	"github.com/clicktrail/clicktrail/internal/pulsarx"
+	"github.com/clicktrail/clicktrail/internal/sources"
 	"github.com/clicktrail/clicktrail/schemas"
 )
 
@@ -54,7 +55,7 @@ func Pulsar(ctx context.Context, cfg Config, log *slog.Logger) error {
 	return nil
 }
 
-func provisionNamespace(ctx context.Context, admin pulsaradmin.Client, client pulsar.Client, cfg Config, ns Namespace, log *slog.Logger) error {
+func provisionNamespace(ctx context.Context, admin pulsaradmin.Client, client pulsar.Client, cfg Config, ns sources.Namespace, log *slog.Logger) error {
 	err := admin.Tenants().CreateWithContext(ctx, utils.TenantData{Name: ns.Tenant, AllowedClusters: []string{cfg.Cluster}})
 	if ignoreConflict(err) != nil {
 		return fmt.Errorf("create tenant: %w", err)

@@ -1,4 +1,4 @@
-package demo_test
+package e2e
 
 import (
 	"bytes"

@@ -2,23 +2,20 @@
 // before it starts: for each source's tenant and namespace, the Pulsar tenant,
 // namespace policies, topics and durable subscriptions, and the object-store bucket.
 //
-// Running it twice is harmless; `make run` and the integration-test harness both call it.
+// Running it twice is harmless; `make run` (through deploy/provision/cmd/provision)
+// and the integration-test harness (internal/testenv) both call it. The services never
+// do, so they do not link Pulsar's admin client.
 package provision
 
 import (
 	"errors"
 	"fmt"
 	"net/url"
-	"os"
 
-	"go.yaml.in/yaml/v3"
+	"github.com/clicktrail/clicktrail/internal/pulsarx"
+	"github.com/clicktrail/clicktrail/internal/s3x"
+	"github.com/clicktrail/clicktrail/internal/sources"
 )
-
-// Namespace is one Pulsar tenant/namespace pair that sources write into.
-type Namespace struct {
-	Tenant    string `yaml:"tenant"`
-	Namespace string `yaml:"namespace"`
-}
 
 // Config says what to provision and where. Zero values take the documented defaults
 // through WithDefaults.
@@ -41,10 +38,10 @@ type Config struct {
 	// held (never silently evicted). Below RetentionSizeMB. Default 10240 (10 GiB).
 	BacklogQuotaMB int64
 
-	// S3Endpoint is the object store's host:port. Default 127.0.0.1:9000.
+	// S3Endpoint is the object store's host:port. Default s3x.DefaultEndpoint.
 	S3Endpoint string
 	// S3AccessKey and S3SecretKey are the object store's credentials.
-	// Defaults: the development credentials of deploy/local.
+	// Defaults: the development credentials of deploy/local (s3x).
 	S3AccessKey string
 	S3SecretKey string
 	// S3UseTLS talks HTTPS to the object store. Default false.
@@ -52,19 +49,12 @@ type Config struct {
 	// Bucket is the archive bucket. Default "clicktrail".
 	Bucket string
 
-	// Namespaces lists what to create in Pulsar.
-	Namespaces []Namespace
+	// Namespaces lists what to create in Pulsar (sources.Sources.Namespaces).
+	Namespaces []sources.Namespace
 }
 
-// Development defaults, matching deploy/local.
-const (
-	DefaultPulsarAdminURL = "http://127.0.0.1:8080"
-	DefaultPulsarURL      = "pulsar://127.0.0.1:6650"
-	DefaultS3Endpoint     = "127.0.0.1:9000"
-	DefaultS3AccessKey    = "clicktrail"
-	DefaultS3SecretKey    = "clicktrail-dev-secret"
-	DefaultBucket         = "clicktrail"
-)
+// DefaultPulsarAdminURL is the admin endpoint of deploy/local's broker.
+const DefaultPulsarAdminURL = "http://127.0.0.1:8080"
 
 // WithDefaults returns c with every zero field set to its default.
 func (c Config) WithDefaults() Config {
@@ -72,7 +62,7 @@ func (c Config) WithDefaults() Config {
 		c.PulsarAdminURL = DefaultPulsarAdminURL
 	}
 	if c.PulsarURL == "" {
-		c.PulsarURL = DefaultPulsarURL
+		c.PulsarURL = pulsarx.DefaultURL
 	}
 	if c.Cluster == "" {
 		c.Cluster = "standalone"
@@ -90,16 +80,16 @@ func (c Config) WithDefaults() Config {
 		c.BacklogQuotaMB = 10 * 1024
 	}
 	if c.S3Endpoint == "" {
-		c.S3Endpoint = DefaultS3Endpoint
+		c.S3Endpoint = s3x.DefaultEndpoint
 	}
 	if c.S3AccessKey == "" {
-		c.S3AccessKey = DefaultS3AccessKey
+		c.S3AccessKey = s3x.DefaultAccessKey
 	}
 	if c.S3SecretKey == "" {
-		c.S3SecretKey = DefaultS3SecretKey
+		c.S3SecretKey = s3x.DefaultSecretKey
 	}
 	if c.Bucket == "" {
-		c.Bucket = DefaultBucket
+		c.Bucket = s3x.DefaultBucket
 	}
 	return c
 }
@@ -126,31 +116,4 @@ func (c Config) Validate() error {
 		}
 	}
 	return errors.Join(errs...)
-}
-
-// NamespacesFromSources reads the tenant/namespace pairs of a sources file (the YAML
-// the collector reads; other keys are ignored), without duplicates.
-func NamespacesFromSources(path string) ([]Namespace, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("read sources file: %w", err)
-	}
-	var f struct {
-		Sources []Namespace `yaml:"sources"`
-	}
-	if err := yaml.Unmarshal(b, &f); err != nil {
-		return nil, fmt.Errorf("parse sources file %s: %w", path, err)
-	}
-	seen := map[Namespace]bool{}
-	var out []Namespace
-	for _, ns := range f.Sources {
-		if !seen[ns] {
-			seen[ns] = true
-			out = append(out, ns)
-		}
-	}
-	if len(out) == 0 {
-		return nil, fmt.Errorf("sources file %s lists no sources", path)
-	}
-	return out, nil
 }
