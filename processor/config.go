@@ -1,9 +1,7 @@
 package processor
 
 import (
-	"errors"
 	"flag"
-	"fmt"
 	"time"
 
 	"github.com/clicktrail/clicktrail/internal/flagenv"
@@ -43,8 +41,7 @@ type Config struct {
 	// kept in memory for the dashboard; older events (and those more than 10 minutes
 	// ahead) are ignored [48h].
 	Retention time.Duration
-	// LogLevel and LogFormat [info, json].
-	LogLevel, LogFormat string
+	flagenv.Log
 }
 
 // DefaultConfig returns the defaults.
@@ -53,64 +50,40 @@ func DefaultConfig() Config {
 		Addr: "127.0.0.1:8089", PulsarURL: pulsarx.DefaultURL, SourcesFile: "deploy/local/sources.yaml",
 		Inactivity: 30 * time.Minute, MaxDuration: 24 * time.Hour,
 		CheckpointInterval: 500 * time.Millisecond, CheckpointEvents: 20000,
-		ShutdownGrace: 15 * time.Second, Retention: DefaultRetention, LogLevel: "info", LogFormat: "json",
+		ShutdownGrace: 15 * time.Second, Retention: DefaultRetention, Log: flagenv.DefaultLog(),
 	}
 }
 
 // RegisterFlags binds c's fields to flags and environment variables.
 func (c *Config) RegisterFlags(fs *flag.FlagSet) *flagenv.Set {
 	s := flagenv.New(fs)
-	s.String(&c.Addr, "processor.addr", "CLICKTRAIL_PROCESSOR_ADDR", "address of the dashboard, its API, /healthz, /readyz and /metrics")
-	s.String(&c.PulsarURL, "pulsar.url", "CLICKTRAIL_PULSAR_URL", "Pulsar service URL")
-	s.String(&c.SourcesFile, "sources", "CLICKTRAIL_SOURCES", "sources file (YAML): tenants, namespaces, read keys, time zones")
-	s.String(&c.Instance, "processor.instance", "CLICKTRAIL_PROCESSOR_INSTANCE", "name of this instance in state records (default: host name and a random suffix)")
-	s.Duration(&c.Inactivity, "processor.inactivity", "CLICKTRAIL_PROCESSOR_INACTIVITY", "start a new session after this long without events")
-	s.Duration(&c.MaxDuration, "processor.max-duration", "CLICKTRAIL_PROCESSOR_MAX_DURATION", "end a session this long after it started")
-	s.Duration(&c.IdleTimeout, "processor.idle-timeout", "CLICKTRAIL_PROCESSOR_IDLE_TIMEOUT", "close a quiet key's session after this long by the processing clock (default: the inactivity)")
-	s.Duration(&c.CheckpointInterval, "processor.checkpoint-interval", "CLICKTRAIL_PROCESSOR_CHECKPOINT_INTERVAL", "write state and acknowledge events this often")
-	s.Int(&c.CheckpointEvents, "processor.checkpoint-events", "CLICKTRAIL_PROCESSOR_CHECKPOINT_EVENTS", "checkpoint after this many events at the latest")
-	s.Duration(&c.ShutdownGrace, "processor.shutdown-grace", "CLICKTRAIL_PROCESSOR_SHUTDOWN_GRACE", "time for the final checkpoint at shutdown")
-	s.Duration(&c.Retention, "processor.retention", "CLICKTRAIL_PROCESSOR_RETENTION", "aggregate and keep this much event time before now; older events are ignored")
-	s.String(&c.LogLevel, "log.level", "CLICKTRAIL_LOG_LEVEL", "log level: debug, info, warn, error")
-	s.String(&c.LogFormat, "log.format", "CLICKTRAIL_LOG_FORMAT", "log format: json or text")
+	s.String(&c.Addr, "processor.addr", "address of the dashboard, its API, /healthz, /readyz and /metrics")
+	s.PulsarURL(&c.PulsarURL)
+	s.Sources(&c.SourcesFile, "sources file (YAML): tenants, namespaces, read keys, time zones")
+	s.String(&c.Instance, "processor.instance", "name of this instance in state records (default: host name and a random suffix)")
+	s.Duration(&c.Inactivity, "processor.inactivity", "start a new session after this long without events")
+	s.Duration(&c.MaxDuration, "processor.max-duration", "end a session this long after it started")
+	s.Duration(&c.IdleTimeout, "processor.idle-timeout", "close a quiet key's session after this long by the processing clock (default: the inactivity)")
+	s.Duration(&c.CheckpointInterval, "processor.checkpoint-interval", "write state and acknowledge events this often")
+	s.Int(&c.CheckpointEvents, "processor.checkpoint-events", "checkpoint after this many events at the latest")
+	s.Duration(&c.ShutdownGrace, "processor.shutdown-grace", "time for the final checkpoint at shutdown")
+	s.Duration(&c.Retention, "processor.retention", "aggregate and keep this much event time before now; older events are ignored")
+	s.Log(&c.Log)
 	return s
 }
 
 // Validate checks the settings; errors name the setting.
 func (c *Config) Validate() error {
-	var errs []error
-	bad := func(flag, env string, v any, why string) {
-		errs = append(errs, fmt.Errorf("invalid --%s (%s=%v): %s", flag, env, v, why))
-	}
-	if c.Addr == "" {
-		bad("processor.addr", "CLICKTRAIL_PROCESSOR_ADDR", c.Addr, "required")
-	}
-	if c.PulsarURL == "" {
-		bad("pulsar.url", "CLICKTRAIL_PULSAR_URL", c.PulsarURL, "required")
-	}
-	if c.SourcesFile == "" {
-		bad("sources", "CLICKTRAIL_SOURCES", c.SourcesFile, "required")
-	}
-	if c.Inactivity <= 0 {
-		bad("processor.inactivity", "CLICKTRAIL_PROCESSOR_INACTIVITY", c.Inactivity, "must be positive")
-	}
-	if c.MaxDuration < c.Inactivity {
-		bad("processor.max-duration", "CLICKTRAIL_PROCESSOR_MAX_DURATION", c.MaxDuration, "must be at least the inactivity")
-	}
-	if c.IdleTimeout < 0 {
-		bad("processor.idle-timeout", "CLICKTRAIL_PROCESSOR_IDLE_TIMEOUT", c.IdleTimeout, "must not be negative")
-	}
-	if c.CheckpointInterval <= 0 || c.CheckpointInterval > time.Minute {
-		bad("processor.checkpoint-interval", "CLICKTRAIL_PROCESSOR_CHECKPOINT_INTERVAL", c.CheckpointInterval, "must be in (0, 1m]")
-	}
-	if c.CheckpointEvents <= 0 {
-		bad("processor.checkpoint-events", "CLICKTRAIL_PROCESSOR_CHECKPOINT_EVENTS", c.CheckpointEvents, "must be positive")
-	}
-	if c.ShutdownGrace <= 0 {
-		bad("processor.shutdown-grace", "CLICKTRAIL_PROCESSOR_SHUTDOWN_GRACE", c.ShutdownGrace, "must be positive")
-	}
-	if c.Retention < time.Hour || c.Retention > maxRetention {
-		bad("processor.retention", "CLICKTRAIL_PROCESSOR_RETENTION", c.Retention, "must be in [1h, 2232h] (93 days, the longest range the API serves)")
-	}
-	return errors.Join(errs...)
+	var v flagenv.Validation
+	v.Check(c.Addr != "", "processor.addr", c.Addr, "required")
+	v.Check(c.PulsarURL != "", "pulsar.url", c.PulsarURL, "required")
+	v.Check(c.SourcesFile != "", "sources", c.SourcesFile, "required")
+	v.Check(c.Inactivity > 0, "processor.inactivity", c.Inactivity, "must be positive")
+	v.Check(c.MaxDuration >= c.Inactivity, "processor.max-duration", c.MaxDuration, "must be at least the inactivity")
+	v.Check(c.IdleTimeout >= 0, "processor.idle-timeout", c.IdleTimeout, "must not be negative")
+	v.Check(c.CheckpointInterval > 0 && c.CheckpointInterval <= time.Minute, "processor.checkpoint-interval", c.CheckpointInterval, "must be in (0, 1m]")
+	v.Check(c.CheckpointEvents > 0, "processor.checkpoint-events", c.CheckpointEvents, "must be positive")
+	v.Check(c.ShutdownGrace > 0, "processor.shutdown-grace", c.ShutdownGrace, "must be positive")
+	v.Check(c.Retention >= time.Hour && c.Retention <= maxRetention, "processor.retention", c.Retention, "must be in [1h, 2232h] (93 days, the longest range the API serves)")
+	return v.Err()
 }
