@@ -27,6 +27,7 @@ import (
 	"github.com/clicktrail/clicktrail/deploy/provision"
 	"github.com/clicktrail/clicktrail/internal/lifecycle"
 	"github.com/clicktrail/clicktrail/internal/pulsarx"
+	"github.com/clicktrail/clicktrail/internal/retry"
 	"github.com/clicktrail/clicktrail/schemas"
 )
 
@@ -128,8 +129,9 @@ func (a *Archiver) subscribe(ctx context.Context, client pulsar.Client) ([]subsc
 	for _, ns := range a.namespaces {
 		for _, name := range []string{schemas.TopicEvents, schemas.TopicInvalid, schemas.TopicSessions} {
 			topic, tbl := schemas.Topic(ns.Tenant, ns.Namespace, name), tableOf(name)
-			for delay := time.Second; ; delay = min(2*delay, 30*time.Second) {
-				c, err := client.Subscribe(pulsar.ConsumerOptions{
+			var c pulsar.Consumer
+			err := retry.Do(ctx, retry.Backoff{First: time.Second, Max: 30 * time.Second}, func() (err error) {
+				c, err = client.Subscribe(pulsar.ConsumerOptions{
 					Topic: topic, SubscriptionName: schemas.SubscriptionArchiver, Type: pulsar.Failover,
 					SubscriptionInitialPosition: pulsar.SubscriptionPositionEarliest,
 					ReceiverQueueSize:           tbl.prefetch,
@@ -142,21 +144,18 @@ func (a *Archiver) subscribe(ctx context.Context, client pulsar.Client) ([]subsc
 					// unacknowledged, and a replay rebuilds exactly that one.
 					AckWithResponse: true,
 				})
-				if err == nil {
-					out = append(out, subscription{consumer: c, tenant: ns.Tenant, table: tbl})
-					break
-				}
-				a.log.Warn("subscribe", "topic", topic, "err", err, "retry_in", delay.String())
+				return err
+			}, func(err error, wait time.Duration) {
+				a.log.Warn("subscribe", "topic", topic, "err", err, "retry_in", wait.String())
 				a.health.SetNotReady("pulsar: " + err.Error())
-				select {
-				case <-ctx.Done():
-					for _, s := range out {
-						s.consumer.Close()
-					}
-					return nil, ctx.Err()
-				case <-time.After(delay):
+			})
+			if err != nil {
+				for _, s := range out {
+					s.consumer.Close()
 				}
+				return nil, ctx.Err()
 			}
+			out = append(out, subscription{consumer: c, tenant: ns.Tenant, table: tbl})
 		}
 	}
 	return out, nil

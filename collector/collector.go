@@ -24,6 +24,7 @@ import (
 
 	"github.com/clicktrail/clicktrail/internal/lifecycle"
 	"github.com/clicktrail/clicktrail/internal/pulsarx"
+	"github.com/clicktrail/clicktrail/internal/retry"
 	"github.com/clicktrail/clicktrail/schemas"
 )
 
@@ -200,18 +201,12 @@ func (c *Collector) connect(ctx context.Context, pub *pulsarPublisher, client pu
 	for _, s := range c.sources {
 		topics = append(topics, s.Topic(schemas.TopicEvents), s.Topic(schemas.TopicInvalid))
 	}
-	for delay := time.Second; ; delay = min(2*delay, 30*time.Second) {
-		err := pub.connect(topics)
-		if err == nil {
-			break
-		}
-		c.log.Warn("connect producers", "err", err, "retry_in", delay.String())
+	err := retry.Do(ctx, retry.Backoff{First: time.Second, Max: 30 * time.Second}, func() error { return pub.connect(topics) }, func(err error, wait time.Duration) {
+		c.log.Warn("connect producers", "err", err, "retry_in", wait.String())
 		c.ready.connecting(err)
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(delay):
-		}
+	})
+	if err != nil {
+		return // ctx ended
 	}
 	c.log.Info("producers connected", "topics", len(topics))
 	c.ready.connectedNow()
