@@ -18,7 +18,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"sync"
 	"time"
 
 	"github.com/apache/pulsar-client-go/pulsar"
@@ -26,6 +25,7 @@ import (
 
 	"github.com/clicktrail/clicktrail/internal/lifecycle"
 	"github.com/clicktrail/clicktrail/internal/pulsarx"
+	"github.com/clicktrail/clicktrail/internal/retry"
 	"github.com/clicktrail/clicktrail/internal/sources"
 	"github.com/clicktrail/clicktrail/schemas"
 )
@@ -68,51 +68,60 @@ func (a *Archiver) Run(ctx context.Context) error {
 	return a.Serve(ctx, ln)
 }
 
-// Serve is Run on a listener the caller opened. Stop order: readiness off → each
-// partition's open file stored and acknowledged (within the shutdown grace) → consumers
-// closed → HTTP stopped → client closed.
+// Serve is Run on a listener the caller opened.
 func (a *Archiver) Serve(ctx context.Context, ln net.Listener) error {
-	srv := lifecycle.NewHTTPServer(a.health.Mux(a.reg))
-	httpDone := make(chan error, 1)
-	hctx, stopHTTP := context.WithCancel(context.Background())
-	go func() { httpDone <- lifecycle.Serve(hctx, srv, ln, 5*time.Second) }()
-	defer func() { stopHTTP(); <-httpDone }()
-
 	client, err := pulsarx.NewClient(a.cfg.PulsarURL, a.log)
 	if err != nil {
+		ln.Close()
 		return err
 	}
 	defer client.Close()
 
+	// The stop order is the order of Add: every partition's open file stored and
+	// acknowledged (within ShutdownGrace), consumers closed, readiness off → stop the
+	// HTTP server, which shows /metrics until then; then the client is closed.
+	g := lifecycle.Group{Grace: a.cfg.ShutdownGrace + lifecycle.HTTPGrace}
+	g.AddContext(ctx)
+	archiving, stopArchiving := context.WithCancel(context.Background())
+	defer stopArchiving()
+	g.Add(func() error {
+		return a.archive(archiving, client)
+	}, func(context.Context) error {
+		stopArchiving()
+		return nil
+	})
+	g.Add(lifecycle.HTTP(lifecycle.NewHTTPServer(a.health.Mux(a.reg)), ln))
+	err = g.Run()
+	a.log.Info("archiver stopped")
+	return err
+}
+
+// archive subscribes to every archived topic, then consumes each until ctx ends or
+// one fails, which stops them all, and the process: the orchestrator restarts it.
+func (a *Archiver) archive(ctx context.Context, client pulsar.Client) error {
 	a.health.SetNotReady("subscribing")
-	consumers, err := a.subscribe(ctx, client)
+	subs, err := a.subscribe(ctx, client)
 	if err != nil {
 		return err
 	}
 	a.health.SetReady()
-	a.log.Info("archiver running", "topics", len(consumers), "bucket", a.cfg.Bucket)
+	a.log.Info("archiver running", "topics", len(subs), "bucket", a.cfg.Bucket)
 
-	var wg sync.WaitGroup
-	errs := make(chan error, len(consumers))
-	for _, c := range consumers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			defer c.consumer.Close()
-			if err := a.consume(ctx, c); err != nil {
-				errs <- err
-			}
-		}()
+	var g lifecycle.Group
+	consuming, stop := context.WithCancel(ctx)
+	defer stop()
+	for _, sub := range subs {
+		g.Add(func() error {
+			defer sub.consumer.Close()
+			return a.consume(consuming, sub)
+		}, func(context.Context) error {
+			stop() // every subscription's: their final flushes run together
+			return nil
+		})
 	}
-	wg.Wait()
+	err = g.Run()
 	a.health.SetNotReady("stopped")
-	close(errs)
-	var all []error
-	for err := range errs {
-		all = append(all, err)
-	}
-	a.log.Info("archiver stopped")
-	return errors.Join(all...)
+	return err
 }
 
 type subscription struct {
@@ -128,8 +137,9 @@ func (a *Archiver) subscribe(ctx context.Context, client pulsar.Client) ([]subsc
 	for _, ns := range a.namespaces {
 		for _, name := range []string{schemas.TopicEvents, schemas.TopicInvalid, schemas.TopicSessions} {
 			topic, tbl := schemas.Topic(ns.Tenant, ns.Namespace, name), tableOf(name)
-			for delay := time.Second; ; delay = min(2*delay, 30*time.Second) {
-				c, err := client.Subscribe(pulsar.ConsumerOptions{
+			var c pulsar.Consumer
+			err := retry.Do(ctx, retry.Backoff{First: time.Second, Max: 30 * time.Second}, func() (err error) {
+				c, err = client.Subscribe(pulsar.ConsumerOptions{
 					Topic: topic, SubscriptionName: schemas.SubscriptionArchiver, Type: pulsar.Failover,
 					SubscriptionInitialPosition: pulsar.SubscriptionPositionEarliest,
 					ReceiverQueueSize:           tbl.prefetch,
@@ -142,21 +152,18 @@ func (a *Archiver) subscribe(ctx context.Context, client pulsar.Client) ([]subsc
 					// unacknowledged, and a replay rebuilds exactly that one.
 					AckWithResponse: true,
 				})
-				if err == nil {
-					out = append(out, subscription{consumer: c, tenant: ns.Tenant, table: tbl})
-					break
-				}
-				a.log.Warn("subscribe", "topic", topic, "err", err, "retry_in", delay.String())
+				return err
+			}, func(err error, wait time.Duration) {
+				a.log.Warn("subscribe", "topic", topic, "err", err, "retry_in", wait.String())
 				a.health.SetNotReady("pulsar: " + err.Error())
-				select {
-				case <-ctx.Done():
-					for _, s := range out {
-						s.consumer.Close()
-					}
-					return nil, ctx.Err()
-				case <-time.After(delay):
+			})
+			if err != nil {
+				for _, s := range out {
+					s.consumer.Close()
 				}
+				return nil, ctx.Err()
 			}
+			out = append(out, subscription{consumer: c, tenant: ns.Tenant, table: tbl})
 		}
 	}
 	return out, nil

@@ -2,13 +2,13 @@ package archiver
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"time"
 
 	"github.com/apache/pulsar-client-go/pulsar"
 
+	"github.com/clicktrail/clicktrail/internal/retry"
 	"github.com/clicktrail/clicktrail/schemas"
 )
 
@@ -226,22 +226,17 @@ func (r *roller) upload(ctx context.Context, key string, f *file) error {
 	if st, err := os.Stat(f.path()); err == nil {
 		size = st.Size()
 	}
-	for delay := 500 * time.Millisecond; ; delay = min(2*delay, 30*time.Second) {
+	return retry.Do(ctx, retry.Backoff{First: 500 * time.Millisecond, Max: 30 * time.Second}, func() error {
 		start := time.Now()
-		err := r.store.PutFile(ctx, key, f.path())
-		if err == nil {
-			r.metrics.uploadSeconds.Observe(time.Since(start).Seconds())
-			r.metrics.files.Inc()
-			r.metrics.bytes.Add(float64(size))
-			r.onStoreError(nil)
-			return nil
+		if err := r.store.PutFile(ctx, key, f.path()); err != nil {
+			r.metrics.uploadErrors.Inc()
+			r.onStoreError(err)
+			return err
 		}
-		r.metrics.uploadErrors.Inc()
-		r.onStoreError(err)
-		select {
-		case <-ctx.Done():
-			return errors.Join(ctx.Err(), err)
-		case <-time.After(delay):
-		}
-	}
+		r.metrics.uploadSeconds.Observe(time.Since(start).Seconds())
+		r.metrics.files.Inc()
+		r.metrics.bytes.Add(float64(size))
+		r.onStoreError(nil)
+		return nil
+	}, nil)
 }

@@ -195,13 +195,13 @@ func parseBatchStrict(body []byte) (*batchRequest, error) {
 // exactly parseBatchStrict's, without encoding/json's validity pass over the body and
 // its decoding into the struct, which copies every event.
 func parseBatchFast(body []byte) (*batchRequest, bool) {
-	i := skipSpace(body, 0)
+	i := schemas.SkipSpace(body, 0)
 	if i >= len(body) || body[i] != '{' {
 		return nil, false
 	}
 	req := &batchRequest{}
 	var seenBatch, seenSentAt, seenWriteKey bool
-	i = skipSpace(body, i+1)
+	i = schemas.SkipSpace(body, i+1)
 	if i < len(body) && body[i] == '}' {
 		return nil, false // no batch
 	}
@@ -210,16 +210,16 @@ func parseBatchFast(body []byte) (*batchRequest, bool) {
 		if i >= len(body) || body[i] != '"' {
 			return nil, false
 		}
-		end := stringEnd(body, i)
+		end := schemas.StringEnd(body, i)
 		if end-i < 2 || body[end-1] != '"' || !plainKey(body[i+1:end-1]) {
 			return nil, false // unterminated, or a key with escapes or beyond ASCII
 		}
 		key := body[i+1 : end-1]
-		i = skipSpace(body, end)
+		i = schemas.SkipSpace(body, end)
 		if i >= len(body) || body[i] != ':' {
 			return nil, false
 		}
-		i = skipSpace(body, i+1)
+		i = schemas.SkipSpace(body, i+1)
 		switch k := string(key); {
 		case k == "batch":
 			if seenBatch {
@@ -231,7 +231,7 @@ func parseBatchFast(body []byte) (*batchRequest, bool) {
 				return nil, false
 			}
 		case k == "sentAt":
-			end := valueEnd(body, i)
+			end := schemas.ValueEnd(body, i)
 			if seenSentAt || i >= len(body) || body[i] != '"' || !json.Valid(body[i:end]) {
 				return nil, false
 			}
@@ -242,7 +242,7 @@ func parseBatchFast(body []byte) (*batchRequest, bool) {
 			}
 			req.SentAt, i = t, end
 		case k == "writeKey":
-			end := valueEnd(body, i)
+			end := schemas.ValueEnd(body, i)
 			if seenWriteKey || i >= len(body) || body[i] != '"' || !json.Valid(body[i:end]) {
 				return nil, false
 			}
@@ -255,13 +255,13 @@ func parseBatchFast(body []byte) (*batchRequest, bool) {
 		case strings.EqualFold(k, "batch"), strings.EqualFold(k, "sentAt"), strings.EqualFold(k, "writeKey"):
 			return nil, false // encoding/json matches keys in any case
 		default:
-			end := valueEnd(body, i)
+			end := schemas.ValueEnd(body, i)
 			if v := body[i:end]; !json.Valid(v) || schemas.CheckDepth(v, schemas.MaxDepth+1) != nil {
 				return nil, false
 			}
 			i = end
 		}
-		i = skipSpace(body, i)
+		i = schemas.SkipSpace(body, i)
 		if i >= len(body) {
 			return nil, false
 		}
@@ -271,9 +271,9 @@ func parseBatchFast(body []byte) (*batchRequest, bool) {
 		if body[i] != ',' {
 			return nil, false
 		}
-		i = skipSpace(body, i+1)
+		i = schemas.SkipSpace(body, i+1)
 	}
-	if !seenBatch || skipSpace(body, i+1) != len(body) {
+	if !seenBatch || schemas.SkipSpace(body, i+1) != len(body) {
 		return nil, false
 	}
 	return req, true
@@ -287,17 +287,17 @@ func fastEvents(body []byte, i int) ([]json.RawMessage, int, bool) {
 		return nil, i, false
 	}
 	events := make([]json.RawMessage, 0, 32)
-	i = skipSpace(body, i+1)
+	i = schemas.SkipSpace(body, i+1)
 	for {
 		if i >= len(body) || body[i] == ']' || len(events) == schemas.MaxBatchEvents {
 			return nil, i, false // truncated, empty, or too many: the strict path words it
 		}
-		end := valueEnd(body, i)
+		end := schemas.ValueEnd(body, i)
 		if end == i {
 			return nil, i, false // no value
 		}
 		events = append(events, body[i:end:end])
-		i = skipSpace(body, end)
+		i = schemas.SkipSpace(body, end)
 		if i >= len(body) {
 			return nil, i, false
 		}
@@ -305,7 +305,7 @@ func fastEvents(body []byte, i int) ([]json.RawMessage, int, bool) {
 		case ']':
 			return events, i + 1, true
 		case ',':
-			i = skipSpace(body, i+1)
+			i = schemas.SkipSpace(body, i+1)
 		default:
 			return nil, i, false
 		}

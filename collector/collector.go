@@ -10,7 +10,6 @@ package collector
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -24,6 +23,7 @@ import (
 
 	"github.com/clicktrail/clicktrail/internal/lifecycle"
 	"github.com/clicktrail/clicktrail/internal/pulsarx"
+	"github.com/clicktrail/clicktrail/internal/retry"
 	"github.com/clicktrail/clicktrail/internal/sources"
 	"github.com/clicktrail/clicktrail/schemas"
 )
@@ -85,11 +85,8 @@ func (c *Collector) httpServer(h http.Handler) *http.Server {
 	}
 }
 
-// Run serves until ctx is done, then shuts down in order: readiness off → stop
-// accepting and drain requests in flight → flush the producers (every acknowledgement
-// a client still waits for) → stop the metrics listener, if any → close the Pulsar
-// client. Run is for a process of the collector's own: it first tunes the Go runtime
-// (TuneRuntime).
+// Run serves until ctx is done, then stops in the order Serve gives. Run is for a
+// process of the collector's own: it first tunes the Go runtime (TuneRuntime).
 func (c *Collector) Run(ctx context.Context) error {
 	c.TuneRuntime()
 	ln, err := net.Listen("tcp", c.cfg.Addr)
@@ -115,82 +112,72 @@ func (c *Collector) TuneRuntime() {
 // Serve is Run on a listener the caller opened (tests use port 0), without tuning the
 // runtime.
 func (c *Collector) Serve(ctx context.Context, ln net.Listener) error {
-	if c.cfg.PprofAddr != "" {
-		if err := servePprof(ctx, c.cfg.PprofAddr, c.log); err != nil {
-			ln.Close()
-			return err
-		}
-	}
-	metricsSrv, err := c.serveMetrics()
-	if err != nil {
-		ln.Close()
-		return err
-	}
-	if metricsSrv != nil {
-		defer metricsSrv.Close() // on an early return; after the Shutdown below, a no-op
-	}
 	client, err := pulsarx.NewClient(c.cfg.PulsarURL, c.log)
 	if err != nil {
 		ln.Close()
 		return err
 	}
 	defer client.Close()
+	metricsLn, pprofLn, err := c.listenAside()
+	if err != nil {
+		ln.Close()
+		return err
+	}
 	pub := newPulsarPublisher(client, &c.cfg, c.log, c.metrics)
 	pub.outcome = c.ready.published
-
 	c.ready.connecting(nil)
-	watchCtx, stopWatching := context.WithCancel(ctx)
-	defer stopWatching()
-	go c.connect(watchCtx, pub, client)
 
-	srv := c.httpServer(c.Handler(pub))
+	// The stop order is the order of Add, all within ShutdownGrace: readiness off and
+	// stop accepting → drain the requests in flight → flush the producers (every
+	// acknowledgement a client still waits for) → stop the metrics listener, last so
+	// that the final state stays visible while draining → stop the profiler; then the
+	// Pulsar client is closed.
+	g := lifecycle.Group{Grace: c.cfg.ShutdownGrace}
+	g.AddContext(ctx)
+	serveAPI, drainAPI := lifecycle.HTTP(c.httpServer(c.Handler(pub)), ln)
+	g.Add(serveAPI, func(ctx context.Context) error {
+		c.ready.stop("shutting down")
+		return drainAPI(ctx)
+	})
+	watching, stopWatching := context.WithCancel(context.Background())
+	g.Add(func() error {
+		c.connect(watching, pub, client)
+		return nil
+	}, func(ctx context.Context) error {
+		stopWatching()
+		return pub.flushAndClose(ctx)
+	})
+	if metricsLn != nil {
+		c.log.Info("metrics listening", "addr", metricsLn.Addr().String())
+		g.Add(lifecycle.HTTP(c.httpServer(c.health.Mux(c.reg)), metricsLn))
+	}
+	if pprofLn != nil {
+		c.log.Info("pprof listening", "addr", pprofLn.Addr().String())
+		g.Add(servePprof(pprofLn))
+	}
 	c.log.Info("collector listening", "addr", ln.Addr().String(), "sources", len(c.sources))
-	serveErr := make(chan error, 1)
-	go func() { serveErr <- srv.Serve(ln) }()
-	select {
-	case err := <-serveErr:
-		return fmt.Errorf("serve http: %w", err)
-	case <-ctx.Done():
-	}
-
-	c.ready.stop("shutting down")
-	sctx, cancel := context.WithTimeout(context.Background(), c.cfg.ShutdownGrace)
-	defer cancel()
-	var errs []error
-	if err := srv.Shutdown(sctx); err != nil {
-		errs = append(errs, fmt.Errorf("drain http: %w", err))
-	}
-	if err := pub.flushAndClose(sctx); err != nil {
-		errs = append(errs, err)
-	}
-	if metricsSrv != nil {
-		// Last, so that the final state stays visible while draining.
-		if err := metricsSrv.Shutdown(sctx); err != nil {
-			errs = append(errs, fmt.Errorf("stop metrics server: %w", err))
-		}
-	}
+	err = g.Run()
 	c.log.Info("collector stopped")
-	return errors.Join(errs...)
+	return err
 }
 
-// serveMetrics serves /metrics, /healthz and /readyz on MetricsAddr, with the API's
-// bounds, and returns the server; nil when MetricsAddr is not set.
-func (c *Collector) serveMetrics() (*http.Server, error) {
-	if c.cfg.MetricsAddr == "" {
-		return nil, nil
-	}
-	ln, err := net.Listen("tcp", c.cfg.MetricsAddr)
-	if err != nil {
-		return nil, fmt.Errorf("listen for metrics on %s: %w", c.cfg.MetricsAddr, err)
-	}
-	srv := c.httpServer(c.health.Mux(c.reg))
-	c.log.Info("metrics listening", "addr", ln.Addr().String())
-	go func() {
-		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			c.log.Warn("metrics server stopped", "err", err)
+// listenAside opens the listeners of the metrics server and the profiler, when their
+// addresses are set (nil otherwise).
+func (c *Collector) listenAside() (metrics, pprof net.Listener, err error) {
+	if c.cfg.MetricsAddr != "" {
+		if metrics, err = net.Listen("tcp", c.cfg.MetricsAddr); err != nil {
+			return nil, nil, fmt.Errorf("listen for metrics on %s: %w", c.cfg.MetricsAddr, err)
 		}
-	}()
-	return srv, nil
+	}
+	if c.cfg.PprofAddr != "" {
+		if pprof, err = net.Listen("tcp", c.cfg.PprofAddr); err != nil {
+			if metrics != nil {
+				metrics.Close()
+			}
+			return nil, nil, fmt.Errorf("listen for pprof on %s: %w", c.cfg.PprofAddr, err)
+		}
+	}
+	return metrics, pprof, nil
 }
 
 // connect creates the producers of every source's topics, retrying until it succeeds
@@ -201,18 +188,12 @@ func (c *Collector) connect(ctx context.Context, pub *pulsarPublisher, client pu
 	for _, s := range c.sources {
 		topics = append(topics, s.Topic(schemas.TopicEvents), s.Topic(schemas.TopicInvalid))
 	}
-	for delay := time.Second; ; delay = min(2*delay, 30*time.Second) {
-		err := pub.connect(topics)
-		if err == nil {
-			break
-		}
-		c.log.Warn("connect producers", "err", err, "retry_in", delay.String())
+	err := retry.Do(ctx, retry.Backoff{First: time.Second, Max: 30 * time.Second}, func() error { return pub.connect(topics) }, func(err error, wait time.Duration) {
+		c.log.Warn("connect producers", "err", err, "retry_in", wait.String())
 		c.ready.connecting(err)
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(delay):
-		}
+	})
+	if err != nil {
+		return // ctx ended
 	}
 	c.log.Info("producers connected", "topics", len(topics))
 	c.ready.connectedNow()

@@ -1,7 +1,6 @@
 package collector
 
 import (
-	"errors"
 	"flag"
 	"fmt"
 	"net"
@@ -90,8 +89,7 @@ type Config struct {
 	MemoryLimitMB int64
 	// PprofAddr serves net/http/pprof, on a loopback address only [off].
 	PprofAddr string
-	// LogLevel and LogFormat of the JSON logs [info, json].
-	LogLevel, LogFormat string
+	flagenv.Log
 }
 
 // DefaultConfig returns the defaults.
@@ -111,8 +109,7 @@ func DefaultConfig() Config {
 		ShutdownGrace:  20 * time.Second,
 		GCPercent:      400,
 		MemoryLimitMB:  150,
-		LogLevel:       "info",
-		LogFormat:      "json",
+		Log:            flagenv.DefaultLog(),
 
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       10 * time.Second,
@@ -133,91 +130,57 @@ func DefaultConfig() Config {
 // the CLICKTRAIL_* environment variables; the returned Set reports malformed ones.
 func (c *Config) RegisterFlags(fs *flag.FlagSet) *flagenv.Set {
 	s := flagenv.New(fs)
-	s.String(&c.Addr, "collector.addr", "CLICKTRAIL_COLLECTOR_ADDR", "listen address")
-	s.String(&c.PulsarURL, "pulsar.url", "CLICKTRAIL_PULSAR_URL", "Pulsar service URL")
-	s.String(&c.SourcesFile, "sources", "CLICKTRAIL_SOURCES", "sources file (YAML) mapping write keys to tenants")
-	s.String(&c.InstanceID, "collector.instance-id", "CLICKTRAIL_COLLECTOR_INSTANCE_ID", "stable name of this instance's producers")
-	s.Int64(&c.MaxBody, "collector.max-body", "CLICKTRAIL_COLLECTOR_MAX_BODY", "largest request body in bytes, before and after decompression")
-	s.Int(&c.MaxInFlight, "collector.max-in-flight", "CLICKTRAIL_COLLECTOR_MAX_IN_FLIGHT", "requests handled at once; more get 503")
-	s.Int(&c.MaxPending, "collector.max-pending", "CLICKTRAIL_COLLECTOR_MAX_PENDING", "unacknowledged messages per producer; more get 503")
-	s.Duration(&c.PublishTimeout, "collector.publish-timeout", "CLICKTRAIL_COLLECTOR_PUBLISH_TIMEOUT", "how long a request waits for Pulsar's acknowledgement")
-	s.String(&c.Compression, "collector.compression", "CLICKTRAIL_COLLECTOR_COMPRESSION", "compression of the producers' batches: lz4, snappy or none")
-	s.Duration(&c.BatchDelay, "collector.batch-delay", "CLICKTRAIL_COLLECTOR_BATCH_DELAY", "producer batching delay")
-	s.Duration(&c.ShutdownGrace, "collector.shutdown-grace", "CLICKTRAIL_COLLECTOR_SHUTDOWN_GRACE", "time to drain requests and producers at shutdown")
-	s.Duration(&c.ReadHeaderTimeout, "collector.read-header-timeout", "CLICKTRAIL_COLLECTOR_READ_HEADER_TIMEOUT", "time to receive a request's headers")
-	s.Duration(&c.ReadTimeout, "collector.read-timeout", "CLICKTRAIL_COLLECTOR_READ_TIMEOUT", "time to receive a whole request, body included; slower clients get 408")
-	s.Duration(&c.WriteTimeout, "collector.write-timeout", "CLICKTRAIL_COLLECTOR_WRITE_TIMEOUT", "time from a request's headers to the end of its answer; above read timeout + publish timeout")
-	s.Duration(&c.IdleTimeout, "collector.idle-timeout", "CLICKTRAIL_COLLECTOR_IDLE_TIMEOUT", "how long an idle keep-alive connection stays open")
-	s.String(&c.MetricsAddr, "collector.metrics-addr", "CLICKTRAIL_COLLECTOR_METRICS_ADDR", "serve /metrics, /healthz and /readyz on this address instead of the API's (off when empty)")
-	s.Prefixes(&c.TrustedProxies, "collector.trusted-proxies", "CLICKTRAIL_COLLECTOR_TRUSTED_PROXIES", "comma-separated proxy networks whose X-Forwarded-For is trusted")
-	s.Bool(&c.KeepFullIP, "collector.keep-full-ip", "CLICKTRAIL_COLLECTOR_KEEP_FULL_IP", "store client IPs unanonymized")
-	s.Int(&c.GCPercent, "collector.gc-percent", "CLICKTRAIL_COLLECTOR_GC_PERCENT", "garbage collection target percent, as GOGC (0: the runtime's)")
-	s.Int64(&c.MemoryLimitMB, "collector.memory-limit-mb", "CLICKTRAIL_COLLECTOR_MEMORY_LIMIT_MB", "soft memory limit of the Go runtime in MiB, as GOMEMLIMIT (0: the runtime's)")
-	s.String(&c.PprofAddr, "collector.pprof-addr", "CLICKTRAIL_COLLECTOR_PPROF_ADDR", "serve net/http/pprof on this loopback address (off when empty)")
-	s.String(&c.LogLevel, "log.level", "CLICKTRAIL_LOG_LEVEL", "log level: debug, info, warn, error")
-	s.String(&c.LogFormat, "log.format", "CLICKTRAIL_LOG_FORMAT", "log format: json or text")
+	s.String(&c.Addr, "collector.addr", "listen address")
+	s.PulsarURL(&c.PulsarURL)
+	s.Sources(&c.SourcesFile, "sources file (YAML) mapping write keys to tenants")
+	s.String(&c.InstanceID, "collector.instance-id", "stable name of this instance's producers")
+	s.Int64(&c.MaxBody, "collector.max-body", "largest request body in bytes, before and after decompression")
+	s.Int(&c.MaxInFlight, "collector.max-in-flight", "requests handled at once; more get 503")
+	s.Int(&c.MaxPending, "collector.max-pending", "unacknowledged messages per producer; more get 503")
+	s.Duration(&c.PublishTimeout, "collector.publish-timeout", "how long a request waits for Pulsar's acknowledgement")
+	s.String(&c.Compression, "collector.compression", "compression of the producers' batches: lz4, snappy or none")
+	s.Duration(&c.BatchDelay, "collector.batch-delay", "producer batching delay")
+	s.Duration(&c.ShutdownGrace, "collector.shutdown-grace", "time to drain requests and producers at shutdown")
+	s.Duration(&c.ReadHeaderTimeout, "collector.read-header-timeout", "time to receive a request's headers")
+	s.Duration(&c.ReadTimeout, "collector.read-timeout", "time to receive a whole request, body included; slower clients get 408")
+	s.Duration(&c.WriteTimeout, "collector.write-timeout", "time from a request's headers to the end of its answer; above read timeout + publish timeout")
+	s.Duration(&c.IdleTimeout, "collector.idle-timeout", "how long an idle keep-alive connection stays open")
+	s.String(&c.MetricsAddr, "collector.metrics-addr", "serve /metrics, /healthz and /readyz on this address instead of the API's (off when empty)")
+	s.Prefixes(&c.TrustedProxies, "collector.trusted-proxies", "comma-separated proxy networks whose X-Forwarded-For is trusted")
+	s.Bool(&c.KeepFullIP, "collector.keep-full-ip", "store client IPs unanonymized")
+	s.Int(&c.GCPercent, "collector.gc-percent", "garbage collection target percent, as GOGC (0: the runtime's)")
+	s.Int64(&c.MemoryLimitMB, "collector.memory-limit-mb", "soft memory limit of the Go runtime in MiB, as GOMEMLIMIT (0: the runtime's)")
+	s.String(&c.PprofAddr, "collector.pprof-addr", "serve net/http/pprof on this loopback address (off when empty)")
+	s.Log(&c.Log)
 	return s
 }
 
 // Validate checks the settings before anything starts; errors name the setting.
 func (c *Config) Validate() error {
-	var errs []error
-	bad := func(flag, env string, v any, why string) {
-		errs = append(errs, fmt.Errorf("invalid --%s (%s=%v): %s", flag, env, v, why))
-	}
-	if c.MaxBody < 1024 || c.MaxBody > 64<<20 {
-		bad("collector.max-body", "CLICKTRAIL_COLLECTOR_MAX_BODY", c.MaxBody, "must be between 1 KB and 64 MB")
-	}
-	if c.MaxInFlight < 1 {
-		bad("collector.max-in-flight", "CLICKTRAIL_COLLECTOR_MAX_IN_FLIGHT", c.MaxInFlight, "must be at least 1")
-	}
-	if c.MaxPending < 1 {
-		bad("collector.max-pending", "CLICKTRAIL_COLLECTOR_MAX_PENDING", c.MaxPending, "must be at least 1")
-	}
-	if c.PublishTimeout <= 0 {
-		bad("collector.publish-timeout", "CLICKTRAIL_COLLECTOR_PUBLISH_TIMEOUT", c.PublishTimeout, "must be positive")
-	}
-	if c.BatchDelay < 0 || c.BatchDelay > time.Second {
-		bad("collector.batch-delay", "CLICKTRAIL_COLLECTOR_BATCH_DELAY", c.BatchDelay, "must be between 0 and 1s")
-	}
-	if _, ok := compressionType(c.Compression); !ok {
-		bad("collector.compression", "CLICKTRAIL_COLLECTOR_COMPRESSION", c.Compression, "must be snappy, lz4 or none")
-	}
-	if c.ReadHeaderTimeout <= 0 {
-		bad("collector.read-header-timeout", "CLICKTRAIL_COLLECTOR_READ_HEADER_TIMEOUT", c.ReadHeaderTimeout, "must be positive")
-	}
-	if c.ReadTimeout < c.ReadHeaderTimeout {
-		bad("collector.read-timeout", "CLICKTRAIL_COLLECTOR_READ_TIMEOUT", c.ReadTimeout, "must be at least the read header timeout ("+c.ReadHeaderTimeout.String()+")")
-	}
-	if c.WriteTimeout <= c.ReadTimeout+c.PublishTimeout {
-		bad("collector.write-timeout", "CLICKTRAIL_COLLECTOR_WRITE_TIMEOUT", c.WriteTimeout, "must be longer than the read timeout plus the publish timeout ("+(c.ReadTimeout+c.PublishTimeout).String()+"), or answers are cut off")
-	}
-	if c.IdleTimeout <= 0 {
-		bad("collector.idle-timeout", "CLICKTRAIL_COLLECTOR_IDLE_TIMEOUT", c.IdleTimeout, "must be positive")
-	}
+	var v flagenv.Validation
+	v.Check(c.MaxBody >= 1024 && c.MaxBody <= 64<<20, "collector.max-body", c.MaxBody, "must be between 1 KB and 64 MB")
+	v.Check(c.MaxInFlight >= 1, "collector.max-in-flight", c.MaxInFlight, "must be at least 1")
+	v.Check(c.MaxPending >= 1, "collector.max-pending", c.MaxPending, "must be at least 1")
+	v.Check(c.PublishTimeout > 0, "collector.publish-timeout", c.PublishTimeout, "must be positive")
+	v.Check(c.BatchDelay >= 0 && c.BatchDelay <= time.Second, "collector.batch-delay", c.BatchDelay, "must be between 0 and 1s")
+	_, known := compressionType(c.Compression)
+	v.Check(known, "collector.compression", c.Compression, "must be snappy, lz4 or none")
+	v.Check(c.ReadHeaderTimeout > 0, "collector.read-header-timeout", c.ReadHeaderTimeout, "must be positive")
+	v.Check(c.ReadTimeout >= c.ReadHeaderTimeout, "collector.read-timeout", c.ReadTimeout, "must be at least the read header timeout ("+c.ReadHeaderTimeout.String()+")")
+	v.Check(c.WriteTimeout > c.ReadTimeout+c.PublishTimeout, "collector.write-timeout", c.WriteTimeout, "must be longer than the read timeout plus the publish timeout ("+(c.ReadTimeout+c.PublishTimeout).String()+"), or answers are cut off")
+	v.Check(c.IdleTimeout > 0, "collector.idle-timeout", c.IdleTimeout, "must be positive")
 	if c.MetricsAddr != "" {
-		if _, _, err := net.SplitHostPort(c.MetricsAddr); err != nil {
-			bad("collector.metrics-addr", "CLICKTRAIL_COLLECTOR_METRICS_ADDR", c.MetricsAddr, "must be host:port")
-		} else if c.MetricsAddr == c.Addr {
-			bad("collector.metrics-addr", "CLICKTRAIL_COLLECTOR_METRICS_ADDR", c.MetricsAddr, "must differ from --collector.addr")
-		}
+		_, _, err := net.SplitHostPort(c.MetricsAddr)
+		v.Check(err == nil, "collector.metrics-addr", c.MetricsAddr, "must be host:port")
+		v.Check(err != nil || c.MetricsAddr != c.Addr, "collector.metrics-addr", c.MetricsAddr, "must differ from --collector.addr")
 	}
-	if c.GCPercent < 0 {
-		bad("collector.gc-percent", "CLICKTRAIL_COLLECTOR_GC_PERCENT", c.GCPercent, "must be 0 (the runtime's) or positive")
-	}
-	if c.MemoryLimitMB != 0 && c.MemoryLimitMB < 32 {
-		bad("collector.memory-limit-mb", "CLICKTRAIL_COLLECTOR_MEMORY_LIMIT_MB", c.MemoryLimitMB, "must be 0 (the runtime's) or at least 32")
-	}
+	v.Check(c.GCPercent >= 0, "collector.gc-percent", c.GCPercent, "must be 0 (the runtime's) or positive")
+	v.Check(c.MemoryLimitMB == 0 || c.MemoryLimitMB >= 32, "collector.memory-limit-mb", c.MemoryLimitMB, "must be 0 (the runtime's) or at least 32")
 	if c.PprofAddr != "" {
-		if err := checkLoopback(c.PprofAddr); err != nil {
-			bad("collector.pprof-addr", "CLICKTRAIL_COLLECTOR_PPROF_ADDR", c.PprofAddr, err.Error())
-		}
+		err := checkLoopback(c.PprofAddr)
+		v.Check(err == nil, "collector.pprof-addr", c.PprofAddr, fmt.Sprint(err))
 	}
-	if c.InstanceID == "" {
-		bad("collector.instance-id", "CLICKTRAIL_COLLECTOR_INSTANCE_ID", `""`, "must not be empty")
-	}
-	if c.SourcesFile == "" {
-		bad("sources", "CLICKTRAIL_SOURCES", `""`, "a sources file is required")
-	}
-	return errors.Join(errs...)
+	v.Check(c.InstanceID != "", "collector.instance-id", c.InstanceID, "must not be empty")
+	v.Check(c.SourcesFile != "", "sources", c.SourcesFile, "a sources file is required")
+	return v.Err()
 }

@@ -3,13 +3,13 @@ package collector
 import (
 	"context"
 	"errors"
-	"fmt"
-	"log/slog"
 	"net"
 	"net/http"
 	"net/http/pprof"
 	"net/netip"
 	"time"
+
+	"github.com/clicktrail/clicktrail/internal/lifecycle"
 )
 
 // checkLoopback reports an error unless addr (host:port) listens on a loopback address
@@ -41,24 +41,13 @@ func pprofMux() *http.ServeMux {
 	return mux
 }
 
-// servePprof serves the Go profiler on addr until ctx is done. It is off unless
-// --collector.pprof-addr is set; Validate keeps addr on loopback.
-func servePprof(ctx context.Context, addr string, log *slog.Logger) error {
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return fmt.Errorf("listen for pprof on %s: %w", addr, err)
-	}
-	// No WriteTimeout: a CPU profile or trace streams for as long as asked.
+// servePprof is the actor of the Go profiler on ln. It is off unless
+// --collector.pprof-addr is set; Validate keeps it on loopback. Its stop cuts the
+// profiles in flight instead of waiting: a CPU profile or trace streams for as long as
+// asked.
+func servePprof(ln net.Listener) (run func() error, stop func(context.Context) error) {
+	// No WriteTimeout, for the same reason.
 	srv := &http.Server{Handler: pprofMux(), ReadHeaderTimeout: 10 * time.Second}
-	go func() {
-		<-ctx.Done()
-		_ = srv.Close()
-	}()
-	log.Info("pprof listening", "addr", ln.Addr().String())
-	go func() {
-		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			log.Warn("pprof stopped", "err", err)
-		}
-	}()
-	return nil
+	run, _ = lifecycle.HTTP(srv, ln)
+	return run, func(context.Context) error { return srv.Close() }
 }

@@ -158,7 +158,7 @@ func scanRaw(raw []byte) (compact, htmlSafe bool) {
 			between = raw[i : i+q]
 		}
 		for _, c := range between {
-			if isSpace(c) {
+			if schemas.IsSpace(c) {
 				return false, htmlSafe
 			}
 		}

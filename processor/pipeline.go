@@ -295,7 +295,7 @@ func (p *pipeline) handle(msg pulsar.ConsumerMessage) {
 }
 
 // shutdown writes the last checkpoint, so every event processed is acknowledged
-// (readiness and HTTP are already off); run then closes consumers and producers.
+// (readiness is already off); run then closes consumers and producers.
 func (p *pipeline) shutdown() error {
 	ctx, cancel := context.WithTimeout(context.Background(), p.cfg.ShutdownGrace)
 	defer cancel()

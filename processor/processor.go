@@ -4,12 +4,10 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"os"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -62,9 +60,8 @@ func (p *Processor) Addr() net.Addr {
 	return a
 }
 
-// Run processes and serves until ctx ends. Stop order: readiness off → stop
-// accepting HTTP → each pipeline's final checkpoint (sessions and state flushed, then
-// acknowledgements) → consumers and producers closed → client closed.
+// Run processes and serves until ctx ends, or until a pipeline fails: the
+// orchestrator then restarts the process.
 func (p *Processor) Run(ctx context.Context) error {
 	p.health.SetNotReady("loading session state")
 	ln, err := net.Listen("tcp", p.cfg.Addr)
@@ -98,55 +95,54 @@ func (p *Processor) Run(ctx context.Context) error {
 		pipes = append(pipes, pl)
 	}
 
-	srv := lifecycle.NewHTTPServer(p.Handler())
-	httpCtx, stopHTTP := context.WithCancel(context.Background())
-	defer stopHTTP()
-	httpErr := make(chan error, 1)
-	go func() { httpErr <- lifecycle.Serve(httpCtx, srv, ln, p.cfg.ShutdownGrace) }()
-
-	workCtx, stopWork := context.WithCancel(ctx)
+	// The stop order is the order of Add: readiness off → every pipeline's final
+	// checkpoint at once (sessions and state flushed, then acknowledgements, within
+	// ShutdownGrace), consumers and producers closed → stop the HTTP server, which
+	// shows the dashboard and /metrics until then; then the client is closed.
+	g := lifecycle.Group{Grace: p.cfg.ShutdownGrace + lifecycle.HTTPGrace}
+	g.AddContext(ctx)
+	loaded := make(chan struct{}, len(pipes))
+	g.Add(p.readiness(loaded, len(pipes), ln.Addr()))
+	working, stopWork := context.WithCancel(context.Background())
 	defer stopWork()
-	var (
-		wg      sync.WaitGroup
-		errsMu  sync.Mutex
-		errs    []error
-		readyN  atomic.Int32
-		pending = int32(len(pipes))
-	)
 	for _, pl := range pipes {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			err := pl.run(workCtx, func() {
-				if readyN.Add(1) == pending {
-					p.health.SetReady()
-					p.log.Info("processor ready", "addr", ln.Addr().String(), "instance", p.cfg.Instance)
-				}
-			})
-			if err != nil {
-				errsMu.Lock()
-				errs = append(errs, err)
-				errsMu.Unlock()
-				stopWork() // one pipeline failing stops the process: the orchestrator restarts it
-			}
-		}()
+		g.Add(func() error {
+			return pl.run(working, func() { loaded <- struct{}{} })
+		}, func(context.Context) error {
+			stopWork() // every pipeline's: their final checkpoints run together
+			return nil
+		})
 	}
-	var serveErr error
-	select {
-	case <-workCtx.Done():
-		p.health.SetNotReady("shutting down")
-		stopHTTP()
-		serveErr = <-httpErr
-	case serveErr = <-httpErr:
-		p.health.SetNotReady("http server stopped")
-		stopWork()
-	}
-	wg.Wait()
-	if serveErr != nil {
-		errs = append(errs, serveErr)
-	}
+	g.Add(lifecycle.HTTP(lifecycle.NewHTTPServer(p.Handler()), ln))
+	err = g.Run()
 	p.log.Info("processor stopped", "instance", p.cfg.Instance)
-	return errors.Join(errs...)
+	return err
+}
+
+// readiness is the actor of the processor's readiness: ready once each of the n
+// pipelines has loaded its state (one value on loaded each), not ready from the moment
+// the stop begins.
+func (p *Processor) readiness(loaded <-chan struct{}, n int, addr net.Addr) (run func() error, stop func(context.Context) error) {
+	stopping := make(chan struct{})
+	run = func() error {
+		for range n {
+			select {
+			case <-loaded:
+			case <-stopping:
+				return nil
+			}
+		}
+		p.health.SetReady()
+		p.log.Info("processor ready", "addr", addr.String(), "instance", p.cfg.Instance)
+		<-stopping
+		return nil
+	}
+	stop = func(context.Context) error {
+		p.health.SetNotReady("shutting down")
+		close(stopping)
+		return nil
+	}
+	return run, stop
 }
 
 func instanceName() string {

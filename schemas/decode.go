@@ -91,7 +91,7 @@ func decodeEvent(raw []byte, e *Event, trusted bool) error {
 	if !json.Valid(raw) {
 		return syntaxError(raw)
 	}
-	if i := skipSpace(raw, 0); i >= len(raw) || raw[i] != '{' {
+	if i := SkipSpace(raw, 0); i >= len(raw) || raw[i] != '{' {
 		return invalid("", "event must be a JSON object")
 	}
 	// One copy, which the raw fields below share, so e keeps no reference to raw.

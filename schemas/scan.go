@@ -12,23 +12,23 @@ import (
 // so this walk needs no error handling of its own.
 func members(obj []byte) iter.Seq2[[]byte, []byte] {
 	return func(yield func(key, value []byte) bool) {
-		i := skipSpace(obj, 0) + 1 // past '{'
+		i := SkipSpace(obj, 0) + 1 // past '{'
 		for {
-			i = skipSpace(obj, i)
+			i = SkipSpace(obj, i)
 			if i >= len(obj) || obj[i] == '}' {
 				return
 			}
 			if obj[i] == ',' {
-				i = skipSpace(obj, i+1)
+				i = SkipSpace(obj, i+1)
 			}
-			keyEnd := stringEnd(obj, i)
+			keyEnd := StringEnd(obj, i)
 			key := obj[i+1 : keyEnd-1]
-			i = skipSpace(obj, skipSpace(obj, keyEnd)+1) // past ':'
-			valueEnd := valueEnd(obj, i)
-			if !yield(key, obj[i:valueEnd]) {
+			i = SkipSpace(obj, SkipSpace(obj, keyEnd)+1) // past ':'
+			end := ValueEnd(obj, i)
+			if !yield(key, obj[i:end]) {
 				return
 			}
-			i = valueEnd
+			i = end
 		}
 	}
 }
@@ -49,15 +49,25 @@ func keyName(key []byte) []byte {
 	return []byte(s)
 }
 
-func skipSpace(b []byte, i int) int {
-	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+// The walk below is exported for the collector, which finds the events of a batch in
+// the request body this way without decoding it (collector.parseBatchFast). It walks
+// JSON that is valid, or checked for validity piece by piece afterwards: it never
+// fails, it only finds where a token ends.
+
+// IsSpace reports JSON whitespace.
+func IsSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
+
+// SkipSpace returns the index of the first byte at or after i that is no whitespace.
+func SkipSpace(b []byte, i int) int {
+	for i < len(b) && IsSpace(b[i]) {
 		i++
 	}
 	return i
 }
 
-// stringEnd returns the index just past the string that starts at b[i] == '"'.
-func stringEnd(b []byte, i int) int {
+// StringEnd returns the index just past the string that starts at b[i] == '"', or
+// len(b) when it does not end.
+func StringEnd(b []byte, i int) int {
 	for i++; i < len(b); i++ {
 		switch b[i] {
 		case '\\':
@@ -69,20 +79,20 @@ func stringEnd(b []byte, i int) int {
 	return len(b)
 }
 
-// valueEnd returns the index just past the JSON value that starts at b[i].
-func valueEnd(b []byte, i int) int {
+// ValueEnd returns the index just past the JSON value that starts at b[i].
+func ValueEnd(b []byte, i int) int {
 	if i >= len(b) {
 		return i
 	}
 	switch b[i] {
 	case '"':
-		return stringEnd(b, i)
+		return StringEnd(b, i)
 	case '{', '[':
 		depth := 0
 		for i < len(b) {
 			switch b[i] {
 			case '"':
-				i = stringEnd(b, i)
+				i = StringEnd(b, i)
 				continue
 			case '{', '[':
 				depth++

@@ -36,3 +36,27 @@ func TestKeyNameUnescapes(t *testing.T) {
 		t.Errorf("got %q", got)
 	}
 }
+
+func TestValueEndFindsWhereEachKindOfValueEnds(t *testing.T) {
+	tests := []struct {
+		name, json string
+		want       string // the value found at the start of json
+	}{
+		{"a string with escaped quotes", `"a\"b\\" ,1`, `"a\"b\\"`},
+		{"a string that does not end runs to the end", `"open`, `"open`},
+		{"an object holding brackets in strings", `{"a":"}]","b":[1,{"c":2}]} ,`, `{"a":"}]","b":[1,{"c":2}]}`},
+		{"an array of arrays", `[[],[[]]]]`, `[[],[[]]]`},
+		{"a number ends at a comma", `-1.5e3,2`, `-1.5e3`},
+		{"a literal ends at whitespace", "true\n}", `true`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := tc.json[:ValueEnd([]byte(tc.json), 0)]; got != tc.want {
+				t.Errorf("got %s, want %s", got, tc.want)
+			}
+		})
+	}
+	if got := SkipSpace([]byte(" \t\r\n x"), 0); got != 5 {
+		t.Errorf("SkipSpace: %d, want 5", got)
+	}
+}

@@ -1,9 +1,7 @@
 package demo
 
 import (
-	"errors"
 	"flag"
-	"fmt"
 	"net/url"
 	"time"
 
@@ -28,8 +26,7 @@ type Config struct {
 	DashboardURL string
 	// ShutdownGrace bounds the HTTP shutdown [5s].
 	ShutdownGrace time.Duration
-	// LogLevel and LogFormat [info, json].
-	LogLevel, LogFormat string
+	flagenv.Log
 }
 
 // DefaultConfig returns the defaults, which fit `make run`.
@@ -38,50 +35,42 @@ func DefaultConfig() Config {
 		Addr: "127.0.0.1:8091", CollectorURL: "http://127.0.0.1:8088", WriteKey: "dev",
 		SDKPath:       "sdk-js/dist/clicktrail.min.js",
 		DashboardURL:  "http://127.0.0.1:8089/?tenant=clicktrail&key=dev-read",
-		ShutdownGrace: 5 * time.Second, LogLevel: "info", LogFormat: "json",
+		ShutdownGrace: 5 * time.Second, Log: flagenv.DefaultLog(),
 	}
 }
 
 // RegisterFlags binds c's fields to flags and environment variables.
 func (c *Config) RegisterFlags(fs *flag.FlagSet) *flagenv.Set {
 	s := flagenv.New(fs)
-	s.String(&c.Addr, "demo.addr", "CLICKTRAIL_DEMO_ADDR", "address of the site, /healthz, /readyz and /metrics")
-	s.String(&c.CollectorURL, "demo.collector-url", "CLICKTRAIL_DEMO_COLLECTOR_URL", "collector base URL the pages send events to (its sources must allow this site's origin)")
-	s.String(&c.WriteKey, "demo.write-key", "CLICKTRAIL_DEMO_WRITE_KEY", "write key the pages send with")
-	s.String(&c.SDKPath, "demo.sdk", "CLICKTRAIL_DEMO_SDK", "the SDK's script-tag build (cd sdk-js && npm ci && npm run build)")
-	s.String(&c.DashboardURL, "demo.dashboard-url", "CLICKTRAIL_DEMO_DASHBOARD_URL", "dashboard linked from the pages (empty: no link)")
-	s.Duration(&c.ShutdownGrace, "demo.shutdown-grace", "CLICKTRAIL_DEMO_SHUTDOWN_GRACE", "time to finish requests at shutdown")
-	s.String(&c.LogLevel, "log.level", "CLICKTRAIL_LOG_LEVEL", "log level: debug, info, warn, error")
-	s.String(&c.LogFormat, "log.format", "CLICKTRAIL_LOG_FORMAT", "log format: json or text")
+	s.String(&c.Addr, "demo.addr", "address of the site, /healthz, /readyz and /metrics")
+	s.String(&c.CollectorURL, "demo.collector-url", "collector base URL the pages send events to (its sources must allow this site's origin)")
+	s.String(&c.WriteKey, "demo.write-key", "write key the pages send with")
+	s.String(&c.SDKPath, "demo.sdk", "the SDK's script-tag build (cd sdk-js && npm ci && npm run build)")
+	s.String(&c.DashboardURL, "demo.dashboard-url", "dashboard linked from the pages (empty: no link)")
+	s.Duration(&c.ShutdownGrace, "demo.shutdown-grace", "time to finish requests at shutdown")
+	s.Log(&c.Log)
 	return s
 }
 
 // Validate checks the settings; errors name the setting. Whether the SDK file exists is
 // checked by New, which reads it.
 func (c *Config) Validate() error {
-	var errs []error
-	bad := func(flag, env string, v any, why string) {
-		errs = append(errs, fmt.Errorf("invalid --%s (%s=%q): %s", flag, env, v, why))
+	var v flagenv.Validation
+	v.Check(c.Addr != "", "demo.addr", c.Addr, "required")
+	u := httpURL(c.CollectorURL)
+	v.Check(u != nil && u.Host != "", "demo.collector-url", c.CollectorURL, "want an http(s) URL such as http://127.0.0.1:8088")
+	v.Check(c.WriteKey != "", "demo.write-key", c.WriteKey, "required")
+	v.Check(c.SDKPath != "", "demo.sdk", c.SDKPath, "required")
+	v.Check(c.DashboardURL == "" || httpURL(c.DashboardURL) != nil, "demo.dashboard-url", c.DashboardURL, "want an http(s) URL or nothing")
+	v.Check(c.ShutdownGrace > 0, "demo.shutdown-grace", c.ShutdownGrace.String(), "must be positive")
+	return v.Err()
+}
+
+// httpURL returns s parsed when it is an http or https URL, nil otherwise.
+func httpURL(s string) *url.URL {
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") {
+		return nil
 	}
-	if c.Addr == "" {
-		bad("demo.addr", "CLICKTRAIL_DEMO_ADDR", c.Addr, "required")
-	}
-	if u, err := url.Parse(c.CollectorURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		bad("demo.collector-url", "CLICKTRAIL_DEMO_COLLECTOR_URL", c.CollectorURL, "want an http(s) URL such as http://127.0.0.1:8088")
-	}
-	if c.WriteKey == "" {
-		bad("demo.write-key", "CLICKTRAIL_DEMO_WRITE_KEY", c.WriteKey, "required")
-	}
-	if c.SDKPath == "" {
-		bad("demo.sdk", "CLICKTRAIL_DEMO_SDK", c.SDKPath, "required")
-	}
-	if c.DashboardURL != "" {
-		if u, err := url.Parse(c.DashboardURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") {
-			bad("demo.dashboard-url", "CLICKTRAIL_DEMO_DASHBOARD_URL", c.DashboardURL, "want an http(s) URL or nothing")
-		}
-	}
-	if c.ShutdownGrace <= 0 {
-		bad("demo.shutdown-grace", "CLICKTRAIL_DEMO_SHUTDOWN_GRACE", c.ShutdownGrace.String(), "must be positive")
-	}
-	return errors.Join(errs...)
+	return u
 }

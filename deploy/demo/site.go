@@ -180,13 +180,14 @@ func (s *Site) Serve(ctx context.Context, ln net.Listener) error {
 	s.health.SetReady()
 	s.log.Info("demo site listening", "addr", ln.Addr().String(), "url", "http://"+ln.Addr().String()+"/",
 		"collector", s.cfg.CollectorURL, "sdk", s.cfg.SDKPath)
-	serveCtx, stop := context.WithCancel(ctx)
-	defer stop()
-	go func() {
-		<-serveCtx.Done()
+	g := lifecycle.Group{Grace: s.cfg.ShutdownGrace}
+	g.AddContext(ctx)
+	serve, drain := lifecycle.HTTP(srv, ln)
+	g.Add(serve, func(ctx context.Context) error {
 		s.health.SetNotReady("shutting down")
-	}()
-	err := lifecycle.Serve(serveCtx, srv, ln, s.cfg.ShutdownGrace)
+		return drain(ctx)
+	})
+	err := g.Run()
 	s.log.Info("demo site stopped")
 	return err
 }

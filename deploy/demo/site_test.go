@@ -1,9 +1,11 @@
 package demo
 
 import (
+	"context"
 	"flag"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -184,5 +186,35 @@ func TestFlagsOverrideEnvironmentOverridesDefaults(t *testing.T) {
 	}
 	if cfg.CollectorURL != "http://collector.internal:8088" || cfg.WriteKey != "from-flag" || cfg.ShutdownGrace != 2*time.Second || cfg.Addr != "127.0.0.1:8091" {
 		t.Errorf("config = %+v", cfg)
+	}
+}
+
+func TestTheSiteIsReadyWhileItServesAndStopsWithoutError(t *testing.T) {
+	sdk := filepath.Join(t.TempDir(), "clicktrail.min.js")
+	if err := os.WriteFile(sdk, []byte(fakeSDK), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg := DefaultConfig()
+	cfg.SDKPath = sdk
+	s, err := New(cfg, slog.New(slog.DiscardHandler), prometheus.NewRegistry())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Serve(ctx, ln) }()
+	if code, _, body := get(t, "http://"+ln.Addr().String()+"/readyz"); code != http.StatusOK {
+		t.Fatalf("readyz while serving: %d %s", code, body)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("Serve = %v after its context ended", err)
+	}
+	if _, err := http.Get("http://" + ln.Addr().String() + "/healthz"); err == nil {
+		t.Error("the site still answers after Serve returned")
 	}
 }

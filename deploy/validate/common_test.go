@@ -3,6 +3,7 @@ package validate
 import (
 	"bytes"
 	"encoding/xml"
+	"flag"
 	"go/ast"
 	"go/parser"
 	"go/token"
@@ -18,6 +19,12 @@ import (
 
 	"github.com/distribution/reference"
 	"go.yaml.in/yaml/v3"
+
+	"github.com/clicktrail/clicktrail/archiver"
+	"github.com/clicktrail/clicktrail/collector"
+	"github.com/clicktrail/clicktrail/deploy/demo"
+	"github.com/clicktrail/clicktrail/internal/flagenv"
+	"github.com/clicktrail/clicktrail/processor"
 )
 
 func readFile(t *testing.T, path string) []byte {
@@ -72,10 +79,20 @@ var programDirs = map[string][]string{
 	"demo":      {"deploy/demo", "deploy/demo/cmd/demo"},
 }
 
+// programFlags registers the flags of each program built on flagenv, which names
+// every flag's variable after the flag.
+var programFlags = map[string]func(*flag.FlagSet){
+	"collector": func(fs *flag.FlagSet) { c := collector.DefaultConfig(); c.RegisterFlags(fs) },
+	"processor": func(fs *flag.FlagSet) { c := processor.DefaultConfig(); c.RegisterFlags(fs) },
+	"archiver":  func(fs *flag.FlagSet) { c := archiver.DefaultConfig(); c.RegisterFlags(fs) },
+	"demo":      func(fs *flag.FlagSet) { c := demo.DefaultConfig(); c.RegisterFlags(fs) },
+}
+
 var envName = regexp.MustCompile(`^CLICKTRAIL_[A-Z0-9_]+$`)
 
-// knownEnv returns the CLICKTRAIL_* variables a program reads: every string literal of
-// that form in its non-test Go sources (flagenv registrations, os.Getenv calls).
+// knownEnv returns the CLICKTRAIL_* variables a program reads: those of its flags
+// (programFlags), and every string literal of that form in its non-test Go sources
+// (os.Getenv calls, hand-written registrations).
 func knownEnv(t *testing.T, root, program string) map[string]bool {
 	t.Helper()
 	dirs, ok := programDirs[program]
@@ -83,6 +100,11 @@ func knownEnv(t *testing.T, root, program string) map[string]bool {
 		t.Fatalf("unknown program %q", program)
 	}
 	known := map[string]bool{}
+	if register, ok := programFlags[program]; ok {
+		fs := flag.NewFlagSet(program, flag.ContinueOnError)
+		register(fs)
+		fs.VisitAll(func(f *flag.Flag) { known[flagenv.EnvName(f.Name)] = true })
+	}
 	for _, dir := range dirs {
 		for _, f := range parseGoDir(t, filepath.Join(root, dir)) {
 			ast.Inspect(f, func(n ast.Node) bool {

@@ -1,6 +1,7 @@
 // Package flagenv registers command-line flags whose defaults can be overridden by
 // environment variables: the default is the field's value, the variable (when set)
-// replaces it, and the flag (when given) replaces both.
+// replaces it, and the flag (when given) replaces both. A flag's variable is named
+// after it (EnvName), so a setting is registered with one name.
 package flagenv
 
 import (
@@ -14,6 +15,13 @@ import (
 	"time"
 )
 
+// EnvName is the environment variable of the flag name: CLICKTRAIL_ and the name in
+// upper case, with '.' and '-' as '_' ("collector.max-body" is
+// CLICKTRAIL_COLLECTOR_MAX_BODY).
+func EnvName(name string) string {
+	return "CLICKTRAIL_" + strings.NewReplacer(".", "_", "-", "_").Replace(strings.ToUpper(name))
+}
+
 // Set registers flags on a FlagSet and collects the errors of malformed variables.
 type Set struct {
 	fs   *flag.FlagSet
@@ -26,7 +34,8 @@ func New(fs *flag.FlagSet) *Set { return &Set{fs: fs} }
 // Err reports every environment variable that did not parse, naming it.
 func (s *Set) Err() error { return errors.Join(s.errs...) }
 
-func (s *Set) add(v flag.Value, name, env, usage string) {
+func (s *Set) add(v flag.Value, name, usage string) {
+	env := EnvName(name)
 	if raw, ok := os.LookupEnv(env); ok && raw != "" {
 		if err := v.Set(raw); err != nil {
 			s.errs = append(s.errs, fmt.Errorf("invalid %s=%q: %w", env, raw, err))
@@ -36,25 +45,25 @@ func (s *Set) add(v flag.Value, name, env, usage string) {
 }
 
 // String registers a string flag.
-func (s *Set) String(p *string, name, env, usage string) { s.add((*strValue)(p), name, env, usage) }
+func (s *Set) String(p *string, name, usage string) { s.add((*strValue)(p), name, usage) }
 
 // Int registers an int flag.
-func (s *Set) Int(p *int, name, env, usage string) { s.add((*intValue)(p), name, env, usage) }
+func (s *Set) Int(p *int, name, usage string) { s.add((*intValue)(p), name, usage) }
 
 // Int64 registers an int64 flag.
-func (s *Set) Int64(p *int64, name, env, usage string) { s.add((*int64Value)(p), name, env, usage) }
+func (s *Set) Int64(p *int64, name, usage string) { s.add((*int64Value)(p), name, usage) }
 
 // Bool registers a boolean flag.
-func (s *Set) Bool(p *bool, name, env, usage string) { s.add((*boolValue)(p), name, env, usage) }
+func (s *Set) Bool(p *bool, name, usage string) { s.add((*boolValue)(p), name, usage) }
 
 // Duration registers a duration flag ("5s", "100ms").
-func (s *Set) Duration(p *time.Duration, name, env, usage string) {
-	s.add((*durationValue)(p), name, env, usage)
+func (s *Set) Duration(p *time.Duration, name, usage string) {
+	s.add((*durationValue)(p), name, usage)
 }
 
 // Prefixes registers a comma-separated list of networks ("10.0.0.0/8,::1/128").
-func (s *Set) Prefixes(p *[]netip.Prefix, name, env, usage string) {
-	s.add((*prefixesValue)(p), name, env, usage)
+func (s *Set) Prefixes(p *[]netip.Prefix, name, usage string) {
+	s.add((*prefixesValue)(p), name, usage)
 }
 
 type strValue string

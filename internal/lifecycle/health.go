@@ -1,4 +1,5 @@
-// Package lifecycle holds the health state and the HTTP serving every service shares.
+// Package lifecycle holds what every service's life shares: the run group that starts
+// and stops its parts (Group), its health state, its HTTP servers and its main.
 package lifecycle
 
 import (

@@ -20,8 +20,8 @@ type Command struct {
 	Name, About string
 	// Register binds the service's config to flags and environment variables.
 	Register func(*flag.FlagSet) *flagenv.Set
-	// LogLevel and LogFormat point into the config, read after flags are parsed.
-	LogLevel, LogFormat *string
+	// Log points into the config, read after flags are parsed.
+	Log *flagenv.Log
 	// Run starts the service and blocks until ctx (SIGINT or SIGTERM) is done.
 	Run func(ctx context.Context, log *slog.Logger) error
 }
@@ -45,7 +45,7 @@ func Main(c Command) {
 		fmt.Fprintf(os.Stderr, "%s: %v\n", c.Name, err)
 		os.Exit(2)
 	}
-	log, err := obs.NewLogger(os.Stderr, *c.LogLevel, *c.LogFormat)
+	log, err := obs.NewLogger(os.Stderr, c.Log.LogLevel, c.Log.LogFormat)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "%s: %v\n", c.Name, err)
 		os.Exit(2)

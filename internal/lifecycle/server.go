@@ -18,6 +18,10 @@ const (
 	IdleTimeout  = 60 * time.Second
 	// MaxHeaderBytes bounds a request's header block; larger ones get 431.
 	MaxHeaderBytes = 64 << 10
+	// HTTPGrace is what these servers have at least, after the service's final flush,
+	// to answer the requests in flight: the services stop them last, so that /metrics
+	// shows the flush.
+	HTTPGrace = 5 * time.Second
 )
 
 // NewHTTPServer serves h with every timeout above set.

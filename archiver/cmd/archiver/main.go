@@ -16,7 +16,7 @@ func main() {
 	lifecycle.Main(lifecycle.Command{
 		Name:     "archiver",
 		About:    "Reads events, events-invalid and sessions of every source's namespace through the\nFailover subscription \"archiver\" and stores them as Parquet. Serves /healthz,\n/readyz and /metrics.",
-		Register: cfg.RegisterFlags, LogLevel: &cfg.LogLevel, LogFormat: &cfg.LogFormat,
+		Register: cfg.RegisterFlags, Log: &cfg.Log,
 		Run: func(ctx context.Context, log *slog.Logger) error {
 			a, err := archiver.New(cfg, log, obs.NewRegistry(), nil)
 			if err != nil {

@@ -15,7 +15,7 @@ func main() {
 	lifecycle.Main(lifecycle.Command{
 		Name:     "collector",
 		About:    "Accepts events over HTTP (POST /v1/batch, /v1/track, ...) and answers 200 once\nPulsar holds them. Serves /healthz, /readyz and /metrics.",
-		Register: cfg.RegisterFlags, LogLevel: &cfg.LogLevel, LogFormat: &cfg.LogFormat,
+		Register: cfg.RegisterFlags, Log: &cfg.Log,
 		Run: func(ctx context.Context, log *slog.Logger) error {
 			c, err := collector.New(cfg, log, obs.NewRegistry())
 			if err != nil {

@@ -18,7 +18,7 @@ func main() {
 		About: "Reads every source's events through the Key_Shared subscription \"processor\", builds\n" +
 			"sessions and per-minute aggregates, publishes closed sessions, and serves the dashboard\n" +
 			"at /, its API at /api/v1/stats, and /healthz, /readyz and /metrics.",
-		Register: cfg.RegisterFlags, LogLevel: &cfg.LogLevel, LogFormat: &cfg.LogFormat,
+		Register: cfg.RegisterFlags, Log: &cfg.Log,
 		Run: func(ctx context.Context, log *slog.Logger) error {
 			p, err := processor.New(cfg, log, obs.NewRegistry())
 			if err != nil {

@@ -18,7 +18,7 @@ func main() {
 		About: "Serves a small demo website (home, pricing, docs, a blog post, a signup form) whose\n" +
 			"pages load the Clicktrail SDK (" + demo.SDKScript + ", from --demo.sdk) and send their\n" +
 			"events to the collector at --demo.collector-url. Serves /healthz, /readyz and /metrics.",
-		Register: cfg.RegisterFlags, LogLevel: &cfg.LogLevel, LogFormat: &cfg.LogFormat,
+		Register: cfg.RegisterFlags, Log: &cfg.Log,
 		Run: func(ctx context.Context, log *slog.Logger) error {
 			s, err := demo.New(cfg, log, obs.NewRegistry())
 			if err != nil {
