@@ -110,8 +110,9 @@ func TestAnAggregateIsCutIntoPartsWithinTheLimit(t *testing.T) {
 func TestTheWriterAndARecoveringInstanceCutAnAggregateAlike(t *testing.T) {
 	clk := &clock{t0.Add(time.Hour)}
 	z := NewSessionizer(DefaultSessionRules(), "writer", clk.now)
+	keys := keysOfOneShard(300) // one commit, as large as 300 keys make it
 	for i := range 2000 {
-		z.Add(hostileEvent(fmt.Sprint("anon-", i%300), i, 1000, t0), &position{Ledger: 1, Entry: int64(i)})
+		z.Add(hostileEvent(keys[i%300], i, 1000, t0), &position{Ledger: 1, Entry: int64(i)})
 	}
 	reader := NewSessionizer(DefaultSessionRules(), "reader", clk.now)
 	for _, c := range z.Checkpoint().Commits {
@@ -145,6 +146,17 @@ func TestTheWriterAndARecoveringInstanceCutAnAggregateAlike(t *testing.T) {
 			t.Errorf("commit %d: its aggregate fits one message; the test wants several", c.Seq)
 		}
 	}
+}
+
+// keysOfOneShard returns n user keys of one shard.
+func keysOfOneShard(n int) []string {
+	var keys []string
+	for i := 0; len(keys) < n; i++ {
+		if k := fmt.Sprint("anon-", i); shardOf(k) == 0 {
+			keys = append(keys, k)
+		}
+	}
+	return keys
 }
 
 // fakeMessage is a message of a topic, for the readers' logic.

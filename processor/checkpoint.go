@@ -69,7 +69,7 @@ func (p *pipeline) checkpoint(ctx context.Context) error {
 		p.m.commitBytes.Observe(float64(len(p.buf)))
 		commits = append(commits, &pulsar.ProducerMessage{
 			Payload:    append([]byte(nil), p.buf...),
-			Properties: map[string]string{writerProperty: p.writer, seqProperty: strconv.FormatUint(c.Seq, 10)},
+			Properties: map[string]string{writerProperty: p.writer, seqProperty: strconv.FormatUint(c.Seq, 10), shardProperty: strconv.Itoa(c.Shard)},
 		})
 		records += len(c.Records)
 	}

@@ -28,8 +28,10 @@ const keepBuffer = 1 << 16
 // counts is decided by Evaluate, in the order of the topic, the same way by every
 // instance.
 type Commit struct {
-	Writer  string
-	Seq     uint64 // per writer, from 1, in the order written
+	Writer string
+	Seq    uint64 // per writer, from 1, in the order written
+	// Shard of every key of the commit (see shards.go); it travels as a property.
+	Shard   int
 	Records []Record
 	// Minutes are the partial aggregates, by tenant and minute, of the events in the
 	// records and of the keys active in them (visitor sketches). Session ends are in
@@ -82,6 +84,8 @@ func (z *Sessionizer) Checkpoint() *Checkpoint {
 	size := 0
 	refused := false
 	z.planned = z.planned[:0]
+	z.byShard(z.dirty)
+	var shards []int // of each commit
 	for _, key := range z.dirty {
 		ks := z.keys[key]
 		z.planned = append(z.planned, ks)
@@ -99,8 +103,9 @@ func (z *Sessionizer) Checkpoint() *Checkpoint {
 			ks.flags |= ksRefused
 			refused = true
 		}
-		if len(records) == 0 || size+part > maxCommitBytes && records[len(records)-1] > 0 {
+		if len(records) == 0 || int(ks.shard) != shards[len(shards)-1] || size+part > maxCommitBytes && records[len(records)-1] > 0 {
 			records = append(records, 0)
+			shards = append(shards, int(ks.shard))
 			size = header
 		}
 		size += part
@@ -111,7 +116,7 @@ func (z *Sessionizer) Checkpoint() *Checkpoint {
 	cp.Commits = make([]*Commit, len(records))
 	for g, n := range records {
 		z.seq++
-		cp.Commits[g] = &Commit{Writer: z.self, Seq: z.seq, Records: make([]Record, 0, n)}
+		cp.Commits[g] = &Commit{Writer: z.self, Seq: z.seq, Shard: shards[g], Records: make([]Record, 0, n)}
 	}
 	positions := make([]position, 0, 2*len(z.dirty)) // never grows: the pointers stay
 	for i, key := range z.dirty {
@@ -227,7 +232,7 @@ func (z *Sessionizer) Evaluate(c *Commit) (*Aggregate, bool) {
 			continue // a close of a state that has moved on
 		}
 		if ks == nil {
-			ks = &keyState{}
+			ks = &keyState{shard: uint8(shardOf(r.Key))}
 			z.keys[r.Key] = ks
 		}
 		for _, e := range r.Ended {

@@ -22,7 +22,8 @@ func checkpoint(t *testing.T, z *Sessionizer) []*Commit {
 	return cp.Commits
 }
 
-// roundTrip encodes and decodes a commit, as it travels on the session-state topic.
+// roundTrip encodes and decodes a commit, as it travels on the session-state topic
+// (its shard in a property).
 func roundTrip(t *testing.T, c *Commit) *Commit {
 	t.Helper()
 	b, err := appendCommit(nil, c)
@@ -33,6 +34,7 @@ func roundTrip(t *testing.T, c *Commit) *Commit {
 	if err != nil {
 		t.Fatal(err)
 	}
+	out.Shard = c.Shard
 	return out
 }
 

@@ -73,8 +73,8 @@
 //
 // Key_Shared hands a key to a new consumer only after the previous one acknowledged the
 // key's earlier events, which happens after their commit is durable. Every instance
-// tails the session-state topic and, after receiving a batch and before handling it,
-// reads it to its end (Reader.HasNext asks the broker for the last position), so the
+// tails the session-state topic (taking in the commits of the shards it holds, see
+// Shards) and, after receiving a batch and before handling it, reads it to its end (Reader.HasNext asks the broker for the last position), so the
 // new owner holds the previous owner's last commit before it handles the key's next
 // event. When an owner dies, the broker hands its unacknowledged events on at once,
 // possibly before it has stored the last commit the dead owner sent; the end of the
@@ -85,6 +85,36 @@
 // held for their keys, unless it holds unwritten changes of its own, so a key that
 // comes back after a while is never processed from an outdated copy; were it ever,
 // the commit written from that copy would not count (see Exactly once).
+//
+// # Shards: each instance holds its share
+//
+// The keys' state is cut into 16 shards by the hash the Key_Shared subscription gives
+// a key (Pulsar's Murmur3 of the key, modulo 65536 slots; shard s is the slots
+// [4096·s, 4096·(s+1))), and every commit holds keys of one shard, named in a message
+// property. The broker gives each consumer ranges of slots, split in halves as
+// consumers join, so with 2, 4 or 8 instances each receives the keys of 8, 4 or 2
+// shards. An instance holds the state of the shards whose keys it receives and skips
+// the other commits without decoding them: its memory is its share of the open
+// sessions, plus the dashboard's store, which every instance holds whole.
+//
+// A shard is loaded when its first key arrives (at start, or when a range moves
+// here): from the shard's latest snapshot, then the commits of that shard written
+// since, up to a marker this instance writes (the main reader reads to the same
+// marker), so the new holder has every commit written before it handles an event (see
+// Rebalance). Counting commits read on the way whose aggregate was not seen are
+// recovered like any other. At start an instance reads the session-state topic from
+// its end: it is ready once the aggregates are loaded (see Store's snapshots), and it
+// loads the shards of the keys it receives as they come, each from its snapshot and
+// at most a snapshot interval of commits, whatever the topic retains.
+//
+// Every Config.SnapshotInterval (1 minute) an instance writes a checkpoint, reads it
+// back, and then writes the snapshot of each shard it holds to the object store: at
+// that point what it holds of every key is the committed state (nothing is changed
+// or in flight), at the position of the last message it read. A shard that had no
+// event for IdleTimeout + OrphanGrace + 1 minute, and none of whose sessions is this
+// instance's own, is dropped after its snapshot: its other sessions are their
+// writers' to close. Without snapshots (SnapshotInterval 0) a shard is loaded from
+// the beginning of the topic and never dropped.
 //
 // # Aggregates
 //
@@ -167,10 +197,13 @@
 //
 // # Limits
 //
-// Every instance holds every open session of its sources in memory (the table it
-// tails), and at start it reads the retained aggregates and session-state topics from
-// the beginning to rebuild the aggregates and the table; snapshots that would shorten
-// this are not implemented. A messageId repeated after its session closed, or more
+// An instance that dies leaves its open sessions to whoever receives their keys next;
+// a session whose key never comes back is closed once an instance loads its shard,
+// which happens when any key of that shard arrives (with real traffic, at once; a
+// shard that receives nothing at all keeps its orphans open until it does). A
+// counting commit whose writer died before publishing its aggregate is recovered by
+// the holders of its shard; were they all to die before the recovery, the next holder
+// finds it only if it lies after the snapshot it loads. A messageId repeated after its session closed, or more
 // than maxSeen events after its first copy, is not recognised. A key without a
 // session is forgotten TombstoneTTL after its last event (by each instance's clock):
 // a commit that reaches an instance later than that, for a key it forgot, is judged

@@ -2,6 +2,7 @@ package processor
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -133,5 +134,46 @@ func TestInstancesJoiningAndLeavingMidStreamMatchTheReference(t *testing.T) {
 	compareWithReference(t, rounds, got, st)
 	if other := fetchStats(t, c.addr(), env.Tenant, from, to); other.Totals != st.Totals {
 		t.Errorf("the instances serve different totals:\n b %+v\n c %+v", st.Totals, other.Totals)
+	}
+}
+
+// A key whose session is open moves to another instance (its owner leaves): the new
+// owner loads the key's shard, continues the same session, and the session closes
+// once, with every event.
+func TestAKeyMovingWhileItsSessionIsOpenKeepsTheSession(t *testing.T) {
+	env := testenv.New(t)
+	cfg := testConfig(t, env)
+	a := startInstance(t, cfg, "a")
+	base := time.Now().UTC().Add(-time.Hour).Truncate(time.Minute)
+	event := func(i int) *schemas.Event {
+		e := &schemas.Event{Type: schemas.TypePage, AnonymousID: "mover", MessageID: fmt.Sprintf("mover-%d", i), Tenant: env.Tenant, Source: "test"}
+		e.Ctx.Page.Path = fmt.Sprintf("/step/%d", i)
+		e.Timestamp, e.ReceivedAt = schemas.NewTime(base.Add(time.Duration(i)*time.Minute)), schemas.NewTime(base.Add(time.Duration(i)*time.Minute))
+		e.Context, _ = json.Marshal(e.Ctx)
+		return e
+	}
+	produce(t, env.Client(), env.Topic(schemas.TopicEvents), [][]*schemas.Event{{event(0), event(1)}}, 0, nil)
+	for deadline := time.Now().Add(30 * time.Second); metricValue(t, a.addr(), "clicktrail_processor_events_acknowledged_total") != "2"; time.Sleep(100 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("a did not acknowledge the first two events")
+		}
+	}
+	if open := metricValue(t, a.addr(), "clicktrail_processor_open_sessions"); open != "1" {
+		t.Fatalf("a holds %s open sessions, want the mover's", open)
+	}
+	b := startInstance(t, cfg, "b")
+	a.close(t) // the mover's key goes to b, its session open
+	produce(t, env.Client(), env.Topic(schemas.TopicEvents), [][]*schemas.Event{{event(2), event(3)}}, 0, nil)
+	got := readSessions(t, env.Client(), env.Topic(schemas.TopicSessions), 1, 60*time.Second)
+	if len(got) != 1 {
+		t.Fatalf("%d sessions closed, want 1", len(got))
+	}
+	for _, s := range got {
+		if s.EventCount != 4 || s.EntryPage != "/step/0" || s.ExitPage != "/step/3" || s.SessionID != SessionID("mover", "mover-0") {
+			t.Errorf("the session %+v, want 4 events from /step/0 to /step/3 under the first event's session id", s)
+		}
+	}
+	if n := metricValue(t, b.addr(), "clicktrail_processor_state_shards"); n == "0" {
+		t.Errorf("b holds no shard")
 	}
 }

@@ -20,6 +20,7 @@ type metrics struct {
 	minutesDropped prometheus.Counter
 	storeBuckets   prometheus.Gauge
 	snapshots      *prometheus.CounterVec // by result
+	shards         *prometheus.GaugeVec   // by namespace
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -95,7 +96,11 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		Name: "clicktrail_processor_snapshots_total",
 		Help: "Snapshots of the store, by result: written, failed (not written), loaded (at start), none (no snapshot yet), unreadable (read from the beginning instead).",
 	}, []string{"result"})
-	reg.MustRegister(m.snapshots, m.events, m.badEvents, m.openSessions, m.sessionsClosed, m.lag, m.checkpoint, m.acked, m.commits, m.stateRecords, m.aggregates,
+	m.shards = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "clicktrail_processor_state_shards",
+		Help: "Shards of the session state this instance holds, by namespace (of 16).",
+	}, []string{"namespace"})
+	reg.MustRegister(m.snapshots, m.shards, m.events, m.badEvents, m.openSessions, m.sessionsClosed, m.lag, m.checkpoint, m.acked, m.commits, m.stateRecords, m.aggregates,
 		m.commitBytes, m.skipped, m.valuesCapped, m.refused, m.minutesDropped, m.storeBuckets)
 	return m
 }

@@ -54,15 +54,25 @@ type pipeline struct {
 	m      *metrics
 	store  *Store
 	snaps  Snapshots // nil: none
+	rules  SessionRules
 	z      *Sessionizer
 	now    func() time.Time
 
+	client     pulsar.Client
+	stateTopic string
 	consumer   pulsar.Consumer
-	reader     pulsar.Reader // session-state
+	reader     pulsar.Reader // session-state, from its end at start
 	aggReader  pulsar.Reader // aggregates
 	state      pulsar.Producer
 	sessions   pulsar.Producer
 	aggregates pulsar.Producer
+
+	// The shards whose keys this instance holds (see shards.go), when each last had
+	// an event, and the last message of the session-state topic read.
+	served    [stateShards]bool
+	lastEvent [stateShards]time.Time
+	lastRead  pulsar.MessageID
+	lastSnap  time.Time
 
 	pending    []pulsar.MessageID // processed, not in a checkpoint yet
 	batch      []pulsar.ConsumerMessage
@@ -94,12 +104,14 @@ func newPipeline(client pulsar.Client, cfg Config, src *sources.Source, instance
 	rules := SessionRules{Inactivity: cfg.Inactivity, MaxDuration: cfg.MaxDuration, Location: loc, IdleTimeout: cfg.IdleTimeout, Retention: cfg.Retention}
 	p := &pipeline{
 		cfg: cfg, writer: instance + "-" + hex.EncodeToString(nonce[:]), ns: src.Tenant + "/" + src.Namespace,
-		store: store, snaps: snaps, m: m, now: time.Now, own: map[uint64]*Commit{},
+		store: store, snaps: snaps, rules: rules, client: client, m: m, now: time.Now, own: map[uint64]*Commit{},
 		written: make(chan struct{}, 1), asyncErr: make(chan error, 1),
 		log: log.With("tenant", src.Tenant, "namespace", src.Namespace),
 	}
 	p.z = NewSessionizer(rules, p.writer, p.now)
+	p.rules = p.z.rules // with the defaults filled in
 	topic := func(name string) string { return schemas.Topic(src.Tenant, src.Namespace, name) }
+	p.stateTopic = topic(schemas.TopicSessionState)
 	fail := func(err error) (*pipeline, error) {
 		p.close()
 		return nil, err
@@ -115,8 +127,10 @@ func newPipeline(client pulsar.Client, cfg Config, src *sources.Source, instance
 	}); err != nil {
 		return fail(fmt.Errorf("read %s: %w", topic(schemas.TopicAggregates), err))
 	}
+	// The session state is read from its end: a shard's state is loaded when its keys
+	// first arrive (see load).
 	if p.reader, err = client.CreateReader(pulsar.ReaderOptions{
-		Topic: topic(schemas.TopicSessionState), StartMessageID: pulsar.EarliestMessageID(), ReceiverQueueSize: 1000,
+		Topic: p.stateTopic, StartMessageID: pulsar.LatestMessageID(), ReceiverQueueSize: 1000,
 	}); err != nil {
 		return fail(fmt.Errorf("read %s: %w", topic(schemas.TopicSessionState), err))
 	}
@@ -242,7 +256,9 @@ func (p *pipeline) loop(ctx context.Context) error {
 				return stop(err)
 			}
 			for _, msg := range p.batch {
-				p.handle(msg)
+				if err := p.handle(ctx, msg); err != nil {
+					return stop(err)
+				}
 				// A key's contributions reached its share of a commit: write them before
 				// its next event (see Sessionizer.Checkpoint).
 				if p.z.NeedsCheckpoint() {
@@ -268,7 +284,12 @@ func (p *pipeline) loop(ctx context.Context) error {
 				p.store.Prune()
 				p.m.storeBuckets.Set(float64(p.store.Len()))
 			}
-			if err := p.checkpoint(ctx); err != nil {
+			if p.snaps != nil && p.cfg.SnapshotInterval > 0 && p.now().Sub(p.lastSnap) >= p.cfg.SnapshotInterval {
+				p.lastSnap = p.now()
+				if err := p.snapshotShards(ctx); err != nil {
+					return stop(err)
+				}
+			} else if err := p.checkpoint(ctx); err != nil {
 				return stop(err)
 			}
 			if err := p.recoverOrphans(ctx); err != nil {
@@ -279,19 +300,28 @@ func (p *pipeline) loop(ctx context.Context) error {
 	}
 }
 
-func (p *pipeline) handle(msg pulsar.ConsumerMessage) {
+func (p *pipeline) handle(ctx context.Context, msg pulsar.ConsumerMessage) error {
 	p.pending = append(p.pending, msg.ID())
 	e, err := schemas.DecodeStored(msg.Payload())
 	if err != nil {
 		p.m.badEvents.Inc()
 		p.log.Warn("undecodable event dropped", "err", err, "message_id", msg.ID().String())
-		return
+		return nil
+	}
+	if s := shardOf(e.UserKey()); !p.served[s] {
+		// Keyed otherwise than by its user key (no collector does): its shard first.
+		var one [stateShards]bool
+		one[s] = true
+		if err := p.load(ctx, &one); err != nil {
+			return err
+		}
 	}
 	id := msg.ID()
 	pos := position{Partition: id.PartitionIdx(), Ledger: id.LedgerID(), Entry: id.EntryID(), Batch: id.BatchIdx()}
 	out := p.z.Add(e, &pos)
 	p.m.events.WithLabelValues(e.Tenant, out.String()).Inc()
 	p.m.lag.WithLabelValues(p.ns).Set(p.now().Sub(msg.PublishTime()).Seconds())
+	return nil
 }
 
 // shutdown writes the last checkpoint, so every event processed is acknowledged
@@ -299,7 +329,12 @@ func (p *pipeline) handle(msg pulsar.ConsumerMessage) {
 func (p *pipeline) shutdown() error {
 	ctx, cancel := context.WithTimeout(context.Background(), p.cfg.ShutdownGrace)
 	defer cancel()
-	err := p.checkpoint(ctx)
+	var err error
+	if p.snaps != nil && p.cfg.SnapshotInterval > 0 {
+		err = p.snapshotShards(ctx) // the next holder of each shard starts from here
+	} else {
+		err = p.checkpoint(ctx)
+	}
 	if err == nil {
 		err = p.land(ctx)
 	}

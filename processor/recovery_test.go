@@ -2,6 +2,7 @@ package processor
 
 import (
 	"context"
+	"encoding/json"
 	"strconv"
 	"testing"
 	"time"
@@ -12,70 +13,100 @@ import (
 	"github.com/clicktrail/clicktrail/schemas"
 )
 
-// A writer that died after its commit reached the session-state topic and before its
-// aggregate reached the aggregates topic: a running instance publishes the aggregate
-// for it, a copy of an aggregate is merged once, and an instance started afterwards
-// serves the same numbers.
+// A writer that died after its commits reached the session-state topic and before
+// its aggregates reached the aggregates topic (and so before it acknowledged the
+// events): the instance the events go to next loads their shards, finds the commits,
+// skips the events as applied, publishes the aggregates for the dead writer, and
+// closes its sessions after the idle timeout; a copy of an aggregate is merged once,
+// and an instance started afterwards serves the same numbers.
 func TestACommitWhoseWriterDiedBeforeItsAggregateIsCountedOnce(t *testing.T) {
 	env := testenv.New(t)
 	cfg := testConfig(t, env)
-	a := startInstance(t, cfg, "a")
 
-	// The dead writer's commit: 3 visitors, 5 events, one closed session and three
-	// open, which the running instance closes after the idle timeout (their writer is
-	// gone).
+	// The events: 3 visitors, 5 events, one closed session and three open.
 	base := time.Now().UTC().Add(-time.Hour).Truncate(time.Minute)
-	clk := &clock{base.Add(time.Hour)} // the events lie in the window of its clock
-	dead := NewSessionizer(DefaultSessionRules(), "dead-0001", clk.now)
+	var round []*schemas.Event
 	for i, v := range []struct {
 		key string
 		at  time.Duration
 	}{{"v1", 0}, {"v1", time.Minute}, {"v2", time.Minute}, {"v3", 2 * time.Minute}, {"v3", 40 * time.Minute}} {
 		e := &schemas.Event{Type: schemas.TypePage, AnonymousID: v.key, MessageID: v.key + strconv.Itoa(i), Tenant: env.Tenant,
-			Timestamp: schemas.NewTime(base.Add(v.at))}
+			Timestamp: schemas.NewTime(base.Add(v.at)), ReceivedAt: schemas.NewTime(base.Add(v.at))}
 		e.Ctx.Page.Path = "/p"
-		dead.Add(e, &position{Ledger: 1, Entry: int64(i)})
+		e.Context, _ = json.Marshal(e.Ctx) // what travels
+		round = append(round, e)
 	}
-	commits := checkpoint(t, dead)
-	if len(commits) != 1 {
-		t.Fatalf("%d commits, want 1", len(commits))
-	}
-	payload, err := appendCommit(nil, commits[0])
+	produce(t, env.Client(), env.Topic(schemas.TopicEvents), [][]*schemas.Event{round}, 0, nil)
+
+	// The dead writer: it received them through the subscription, committed them, and
+	// died before its aggregates and acknowledgements.
+	consumer, err := env.Client().Subscribe(pulsar.ConsumerOptions{Topic: env.Topic(schemas.TopicEvents), SubscriptionName: schemas.SubscriptionProcessor,
+		Type: pulsar.KeyShared, SubscriptionInitialPosition: pulsar.SubscriptionPositionEarliest})
 	if err != nil {
 		t.Fatal(err)
 	}
-	send(t, env.Client(), env.Topic(schemas.TopicSessionState), &pulsar.ProducerMessage{Payload: payload,
-		Properties: map[string]string{writerProperty: "dead-0001", seqProperty: "1"}})
+	clk := &clock{base.Add(time.Hour)} // the events lie in the window of its clock
+	dead := NewSessionizer(DefaultSessionRules(), "dead-0001", clk.now)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for range round {
+		msg, err := consumer.Receive(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		e, err := schemas.DecodeStored(msg.Payload())
+		if err != nil {
+			t.Fatal(err)
+		}
+		id := msg.ID()
+		dead.Add(e, &position{Partition: id.PartitionIdx(), Ledger: id.LedgerID(), Entry: id.EntryID(), Batch: id.BatchIdx()})
+	}
+	commits := checkpoint(t, dead)
+	for _, c := range commits {
+		payload, err := appendCommit(nil, c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		send(t, env.Client(), env.Topic(schemas.TopicSessionState), &pulsar.ProducerMessage{Payload: payload,
+			Properties: map[string]string{writerProperty: "dead-0001", seqProperty: strconv.FormatUint(c.Seq, 10), shardProperty: strconv.Itoa(c.Shard)}})
+	}
+	consumer.Close()
 
+	a := startInstance(t, cfg, "a")
 	from, to := base.Add(-time.Minute), base.Add(time.Hour)
 	want := Totals{Events: 5, Pageviews: 5, Visitors: 3, Sessions: 4, SessionsEnded: 4, Bounces: 3, BounceRate: 0.75, AvgSessionDurationMs: 15000}
-	st := waitForTotals(t, a.addr(), env.Tenant, from, to, want, recoverAfter+20*time.Second)
+	st := waitForTotals(t, a.addr(), env.Tenant, from, to, want, recoverAfter+30*time.Second)
 	if st.Totals != want {
 		t.Fatalf("totals %+v, want %+v", st.Totals, want)
 	}
+	if n := metricValue(t, a.addr(), `clicktrail_processor_events_total{outcome="replayed"`); n != "5" {
+		t.Errorf("a replayed %s events, want the 5 the dead writer committed", n)
+	}
+	if n := metricValue(t, a.addr(), `clicktrail_processor_aggregates_total{outcome="recovered"}`); n == "0" {
+		t.Errorf("a recovered no aggregate")
+	}
 
-	// Another copy of the aggregate, as the dead writer's own might have arrived late.
+	// Another copy of each aggregate, as the dead writer's own might have arrived late.
 	ev := NewSessionizer(DefaultSessionRules(), "reader", clk.now)
-	agg, ok := ev.Evaluate(roundTrip(t, commits[0]))
-	if !ok {
-		t.Fatal("the commit does not count")
-	}
-	msgs, err := aggregateMessages(agg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, msg := range msgs {
-		send(t, env.Client(), env.Topic(schemas.TopicAggregates), msg)
-	}
-	b := startInstance(t, cfg, "b")
-	time.Sleep(time.Second) // a has read the copy too
-	for name, addr := range map[string]string{"a": a.addr(), "b": b.addr()} {
-		if got := fetchStats(t, addr, env.Tenant, from, to).Totals; got != want {
-			t.Errorf("%s serves totals %+v after a repeated aggregate, want %+v", name, got, want)
+	for _, c := range commits {
+		agg, ok := ev.Evaluate(roundTrip(t, c))
+		if !ok {
+			t.Fatal("the commit does not count")
+		}
+		msgs, err := aggregateMessages(agg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, msg := range msgs {
+			send(t, env.Client(), env.Topic(schemas.TopicAggregates), msg)
 		}
 	}
-	if n := metricValue(t, b.addr(), `clicktrail_processor_aggregates_total{outcome="recovered"}`); n != "0" {
-		t.Errorf("b recovered %s aggregates, want 0 (a had published it)", n)
+	b := startInstance(t, cfg, "b")
+	time.Sleep(time.Second) // a has read the copies too
+	for name, addr := range map[string]string{"a": a.addr(), "b": b.addr()} {
+		if got := fetchStats(t, addr, env.Tenant, from, to).Totals; got != want {
+			t.Errorf("%s serves totals %+v after repeated aggregates, want %+v", name, got, want)
+		}
 	}
 }
 

@@ -135,6 +135,7 @@ type keyState struct {
 	cost    int32
 	lastMin int32
 	flags   uint8
+	shard   uint8 // shardOf(key)
 }
 
 // keyState flags.
@@ -290,7 +291,7 @@ func (z *Sessionizer) Add(e *schemas.Event, pos *position) Outcome {
 	}
 	ks := z.keys[key]
 	if ks == nil {
-		ks = &keyState{tenant: z.intern(e.Tenant)}
+		ks = &keyState{tenant: z.intern(e.Tenant), shard: uint8(shardOf(key))}
 		z.keys[key] = ks
 	}
 	if pos != nil && ks.flags&ksPos != 0 && pos.atOrBefore(ks.pos) {

@@ -39,36 +39,70 @@ func (p *pipeline) catchUp(ctx context.Context) error {
 // commit before it noticed the death that moved the events here, so the commit lies
 // before the marker. (Were it missed anyway, the commit this instance writes for the
 // key would not count, and it would start over: see Sessionizer.Evaluate.)
+//
+// First, the shards of the batch's keys that this instance does not hold yet are
+// loaded (see load).
 func (p *pipeline) before(ctx context.Context, batch []pulsar.ConsumerMessage) error {
+	var missing [stateShards]bool
+	need := false
+	now := p.now()
+	for _, msg := range batch {
+		s := shardOf(msg.Key())
+		p.lastEvent[s] = now
+		if !p.served[s] {
+			missing[s], need = true, true
+		}
+	}
+	if need {
+		return p.load(ctx, &missing)
+	}
 	for _, msg := range batch {
 		if !p.z.Owns(msg.Key()) {
-			return p.sync(ctx)
+			_, err := p.sync(ctx)
+			return err
 		}
 	}
 	return p.catchUp(ctx)
 }
 
-// sync writes a marker to the session-state topic and reads every commit up to it.
-func (p *pipeline) sync(ctx context.Context) error {
+// sync writes a marker to the session-state topic, reads every commit up to it, and
+// returns the marker's id.
+func (p *pipeline) sync(ctx context.Context) (pulsar.MessageID, error) {
 	id, err := p.state.Send(ctx, &pulsar.ProducerMessage{Properties: map[string]string{writerProperty: p.writer, markerProperty: "1"}})
 	if err != nil {
-		return fmt.Errorf("write a marker to session state: %w", err)
+		return nil, fmt.Errorf("write a marker to session state: %w", err)
 	}
 	p.m.commits.WithLabelValues("marker").Inc()
 	for {
 		msg, err := p.reader.Next(ctx)
 		if err != nil {
-			return fmt.Errorf("read session state: %w", err)
+			return nil, fmt.Errorf("read session state: %w", err)
 		}
 		if err := p.take(ctx, msg); err != nil {
-			return err
+			return nil, err
 		}
-		if m := msg.ID(); m.LedgerID() == id.LedgerID() && m.EntryID() == id.EntryID() && m.BatchIdx() == id.BatchIdx() {
+		if sameID(msg.ID(), id) {
 			break
 		}
 	}
 	p.m.openSessions.WithLabelValues(p.ns).Set(float64(p.z.Open()))
-	return nil
+	return id, nil
+}
+
+// sameID reports whether a and b are the same message of a non-partitioned topic.
+func sameID(a, b pulsar.MessageID) bool {
+	return a.LedgerID() == b.LedgerID() && a.EntryID() == b.EntryID() && a.BatchIdx() == b.BatchIdx()
+}
+
+// after reports whether a comes after b in a non-partitioned topic.
+func after(a, b pulsar.MessageID) bool {
+	if a.LedgerID() != b.LedgerID() {
+		return a.LedgerID() > b.LedgerID()
+	}
+	if a.EntryID() != b.EntryID() {
+		return a.EntryID() > b.EntryID()
+	}
+	return a.BatchIdx() > b.BatchIdx()
 }
 
 // take evaluates one message of the session-state topic: other writers' counting
@@ -76,13 +110,22 @@ func (p *pipeline) sync(ctx context.Context) error {
 // kept for recovery); this instance's own commits are matched with what it wrote.
 func (p *pipeline) take(ctx context.Context, msg pulsar.Message) error {
 	props := msg.Properties()
+	p.lastRead = msg.ID()
 	if props[markerProperty] != "" {
 		return nil
 	}
 	seq, _ := strconv.ParseUint(props[seqProperty], 10, 64)
 	c := p.own[seq]
 	if props[writerProperty] != p.writer || c == nil {
-		var err error
+		shard, err := strconv.Atoi(props[shardProperty])
+		if err != nil || shard < 0 || shard >= stateShards {
+			p.m.skipped.WithLabelValues(schemas.TopicSessionState, "unsharded").Inc()
+			p.log.Warn("commit without a shard skipped (written by an older version)", "message_id", msg.ID().String(), "writer", props[writerProperty])
+			return nil
+		}
+		if !p.served[shard] {
+			return nil // another instance's keys
+		}
 		if c, err = decodeCommit(msg.Payload(), p.z.intern); err != nil {
 			p.m.skipped.WithLabelValues(schemas.TopicSessionState, "undecodable").Inc()
 			p.log.Warn("undecodable commit skipped", "err", err, "message_id", msg.ID().String(), "bytes", len(msg.Payload()))
