@@ -194,7 +194,7 @@ func (p *pipeline) run(ctx context.Context, ready func()) error {
 		p.close()
 		return err
 	}
-	p.log.Info("session state loaded", "keys", p.z.Keys(), "open_sessions", p.z.Open(), "writer", p.writer)
+	p.log.Info("pipeline ready: aggregates loaded; each shard of the session state loads when its keys arrive", "writer", p.writer)
 	ready()
 	err := p.loop(ctx)
 	stopTail()
