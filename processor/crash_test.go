@@ -18,7 +18,7 @@ import (
 )
 
 // buildProcessor builds the processor command into a temporary folder.
-func buildProcessor(t *testing.T) string {
+func buildProcessor(t testing.TB) string {
 	t.Helper()
 	bin := filepath.Join(t.TempDir(), "processor")
 	out, err := exec.Command("go", "build", "-o", bin, "./cmd/processor").CombinedOutput()
@@ -34,7 +34,7 @@ type child struct {
 	addr string
 }
 
-func startChild(t *testing.T, bin string, cfg Config, name string) *child {
+func startChild(t testing.TB, bin string, cfg Config, name string) *child {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -121,7 +121,7 @@ func TestAProcessorKilledMidStreamLosesAndDoublesNothing(t *testing.T) {
 }
 
 // metricValue returns the value of the first /metrics line starting with prefix.
-func metricValue(t *testing.T, addr, prefix string) string {
+func metricValue(t testing.TB, addr, prefix string) string {
 	t.Helper()
 	resp, err := http.Get("http://" + addr + "/metrics")
 	if err != nil {

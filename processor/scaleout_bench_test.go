@@ -1,0 +1,166 @@
+package processor
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/apache/pulsar-client-go/pulsar"
+
+	"github.com/clicktrail/clicktrail/internal/testenv"
+	"github.com/clicktrail/clicktrail/schemas"
+)
+
+// BenchmarkScaleOut is issue 16's: a backlog of CLICKTRAIL_BENCH_EVENTS events (default
+// 200,000; `make bench` sends 1,000,000, about 220,000 visitors, nearly all of whose
+// sessions stay open: the idle timeout is an hour) drained by 1, 2 and 4 processor
+// processes (CLICKTRAIL_BENCH_INSTANCES), each count on a namespace of its own. For
+// each it reports the events per second until every event is acknowledged, each
+// instance's peak RSS and its open sessions and shards at the end; then the instances
+// stop, a new one starts on the same history, and it reports the time from its start
+// to ready, and from then to processing 2,000 more events of the same visitors (every
+// shard loaded from its snapshot and the commits since).
+func BenchmarkScaleOut(b *testing.B) {
+	n := benchEnvInt(b, "CLICKTRAIL_BENCH_EVENTS", 200_000)
+	counts := []int{1, 2, 4}
+	if v := os.Getenv("CLICKTRAIL_BENCH_INSTANCES"); v != "" {
+		counts = nil
+		for _, f := range strings.Split(v, ",") {
+			c, err := strconv.Atoi(f)
+			if err != nil || c < 1 {
+				b.Fatalf("CLICKTRAIL_BENCH_INSTANCES=%q: want counts like 1,2,4", v)
+			}
+			counts = append(counts, c)
+		}
+	}
+	bin := buildProcessor(b)
+	for range b.N {
+		for _, count := range counts {
+			env := testenv.New(b)
+			publishBacklog(b, env, n)
+			cfg := testConfig(b, env)
+			cfg.IdleTimeout = time.Hour
+			cfg.CheckpointInterval = DefaultConfig().CheckpointInterval
+			start := time.Now()
+			var children []*child
+			for i := range count {
+				children = append(children, startChild(b, bin, cfg, fmt.Sprintf("p%d", i)))
+			}
+			acked := func() int {
+				sum := 0
+				for _, c := range children {
+					v, _ := strconv.ParseFloat(metricValue(b, c.addr, "clicktrail_processor_events_acknowledged_total"), 64)
+					sum += int(v)
+				}
+				return sum
+			}
+			for deadline := time.Now().Add(30 * time.Minute); acked() < n; time.Sleep(200 * time.Millisecond) {
+				if time.Now().After(deadline) {
+					b.Fatalf("%d instances acknowledged %d of %d events in 30 minutes", count, acked(), n)
+				}
+			}
+			took := time.Since(start)
+			var peaks, sessions, shards []string
+			maxPeak := 0.0
+			for _, c := range children {
+				mib := peakRSSMiB(b, c.cmd.Process.Pid)
+				maxPeak = max(maxPeak, mib)
+				peaks = append(peaks, fmt.Sprintf("%.0f", mib))
+				sessions = append(sessions, metricValue(b, c.addr, "clicktrail_processor_open_sessions"))
+				shards = append(shards, metricValue(b, c.addr, "clicktrail_processor_state_shards"))
+			}
+			b.ReportMetric(float64(n)/took.Seconds(), fmt.Sprintf("x%d-events/s", count))
+			b.ReportMetric(maxPeak, fmt.Sprintf("x%d-peak-MiB", count))
+			b.Logf("%d instances: %d events in %v (%.0f events/s); peak RSS MiB %s; open sessions %s; shards %s",
+				count, n, took.Round(time.Millisecond), float64(n)/took.Seconds(), strings.Join(peaks, ", "), strings.Join(sessions, ", "), strings.Join(shards, ", "))
+
+			// A new instance on this history, alone.
+			for _, c := range children {
+				_ = c.cmd.Process.Signal(os.Interrupt)
+				_ = c.cmd.Wait()
+			}
+			start = time.Now()
+			fresh := startChild(b, bin, cfg, "fresh")
+			ready := time.Since(start)
+			publishBacklog(b, env, 2000) // the first 2,000 events' visitors again: every shard
+			for deadline := time.Now().Add(5 * time.Minute); ; time.Sleep(50 * time.Millisecond) {
+				v, _ := strconv.ParseFloat(metricValue(b, fresh.addr, "clicktrail_processor_events_acknowledged_total"), 64)
+				if int(v) >= 2000 {
+					break
+				}
+				if time.Now().After(deadline) {
+					b.Fatalf("a new instance acknowledged %v of 2,000 events in 5 minutes", v)
+				}
+			}
+			processing := time.Since(start)
+			b.ReportMetric(ready.Seconds(), fmt.Sprintf("x%d-ready-s", count))
+			b.ReportMetric(processing.Seconds(), fmt.Sprintf("x%d-processing-s", count))
+			b.Logf("a new instance after %d events of history: ready in %v, 2,000 more events acknowledged %v after its start (shards %s, open sessions %s)",
+				n, ready.Round(time.Millisecond), processing.Round(time.Millisecond),
+				metricValue(b, fresh.addr, "clicktrail_processor_state_shards"), metricValue(b, fresh.addr, "clicktrail_processor_open_sessions"))
+			_ = fresh.cmd.Process.Signal(os.Interrupt)
+			_ = fresh.cmd.Wait()
+		}
+	}
+}
+
+// publishBacklog writes the first n events of backlogEvents to env's events topic.
+func publishBacklog(b testing.TB, env *testenv.Env, n int) {
+	b.Helper()
+	prod, err := env.Client().CreateProducer(pulsar.ProducerOptions{
+		Topic: env.Topic(schemas.TopicEvents), CompressionType: pulsar.LZ4, BatcherBuilderType: pulsar.KeyBasedBatchBuilder,
+		MaxPendingMessages: 5000,
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer prod.Close()
+	ctx := context.Background()
+	backlogEvents(n, func(key string, payload []byte) {
+		prod.SendAsync(ctx, &pulsar.ProducerMessage{Key: key, Payload: payload}, func(_ pulsar.MessageID, _ *pulsar.ProducerMessage, err error) {
+			if err != nil {
+				b.Errorf("publish: %v", err)
+			}
+		})
+	})
+	if err := prod.FlushWithCtx(ctx); err != nil {
+		b.Fatal(err)
+	}
+}
+
+// peakRSSMiB reads a process's peak resident set (VmHWM) from /proc.
+func peakRSSMiB(b testing.TB, pid int) float64 {
+	b.Helper()
+	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if rest, ok := strings.CutPrefix(sc.Text(), "VmHWM:"); ok {
+			kb, _ := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 64)
+			return kb / 1024
+		}
+	}
+	b.Fatalf("no VmHWM for process %d", pid)
+	return 0
+}
+
+func benchEnvInt(b testing.TB, name string, def int) int {
+	v := os.Getenv(name)
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n <= 0 {
+		b.Fatalf("%s=%q: want a positive number", name, v)
+	}
+	return n
+}
+
