@@ -163,4 +163,3 @@ func benchEnvInt(b testing.TB, name string, def int) int {
 	}
 	return n
 }
-
