@@ -87,7 +87,8 @@ func waitReady(t testing.TB, addr func() string) {
 }
 
 // Two instances share the stream from the start; sessions and aggregates equal the
-// reference, whichever instance is asked.
+// reference, whichever instance is asked; and each holds the state of half the shards,
+// those of the hash range the broker gives it.
 func TestTwoInstancesMatchTheReference(t *testing.T) {
 	env := testenv.New(t)
 	cfg := testConfig(t, env)
@@ -104,6 +105,11 @@ func TestTwoInstancesMatchTheReference(t *testing.T) {
 	compareWithReference(t, rounds, got, st)
 	if other := fetchStats(t, b.addr(), env.Tenant, from, to); other.Totals != st.Totals {
 		t.Errorf("the instances serve different totals:\n a %+v\n b %+v", st.Totals, other.Totals)
+	}
+	for name, in := range map[string]*instance{"a": a, "b": b} {
+		if n := metricValue(t, in.addr(), "clicktrail_processor_state_shards"); n != "8" {
+			t.Errorf("%s holds %s shards of the session state, want 8 of 16 (its half of the hash range)", name, n)
+		}
 	}
 }
 

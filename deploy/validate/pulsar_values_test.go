@@ -61,8 +61,9 @@ var brokerSettings = map[string]string{
 	"acknowledgmentAtBatchIndexLevelEnabled": "true",
 	// Topics and subscriptions stay while idle.
 	"brokerDeleteInactiveTopicsEnabled": "false",
-	// Key_Shared ranges move consistently as processors come and go.
-	"subscriptionKeySharedUseConsistentHashing": "true",
+	// Key_Shared hands out contiguous hash ranges, which the processor's state shards
+	// follow.
+	"subscriptionKeySharedUseConsistentHashing": "false",
 }
 
 func TestPulsarHelmValues(t *testing.T) {
