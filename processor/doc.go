@@ -91,9 +91,15 @@
 // The keys' state is cut into 16 shards by the hash the Key_Shared subscription gives
 // a key (Pulsar's Murmur3 of the key, modulo 65536 slots; shard s is the slots
 // [4096·s, 4096·(s+1))), and every commit holds keys of one shard, named in a message
-// property. The broker gives each consumer ranges of slots, split in halves as
-// consumers join, so with 2, 4 or 8 instances each receives the keys of 8, 4 or 2
-// shards. An instance holds the state of the shards whose keys it receives and skips
+// property. The broker gives each consumer a contiguous range of slots, split in
+// halves as consumers join (subscriptionKeySharedUseConsistentHashing=false in every
+// broker configuration here: a consistent-hashing ring would give each consumer small
+// arcs all over the slots, and so keys of every shard), so with 2, 4 or 8 instances
+// each receives the keys of 8, 4 or 2 shards. Why shards that follow the broker's
+// ranges, and not ranges the instances choose (sticky ranges): the instances need not
+// know of each other, a range moves only when the broker moves it, and correctness
+// never depends on the alignment: an instance that receives a key of any shard loads
+// that shard. An instance holds the state of the shards whose keys it receives and skips
 // the other commits without decoding them: its memory is its share of the open
 // sessions, plus the dashboard's store, which every instance holds whole.
 //

@@ -33,6 +33,7 @@ const (
 	benchBacklog = "BenchmarkBacklog"
 	benchLatency = "BenchmarkLatency"
 	benchMemory  = "BenchmarkMemoryPerOpenSession"
+	benchScale   = "BenchmarkScaleOut"
 	benchE2EThru = "BenchmarkEndToEnd/throughput"
 	benchE2ELat  = "BenchmarkEndToEnd/latency"
 )
@@ -52,6 +53,8 @@ const (
 	goalProcessorRatio      = 0.6
 	goalProcessorP99ms      = 2000.0
 	goalBytesPerSession     = 1024.0
+	goalScaleOutShare       = 0.35 // peak RSS of one of 4 instances over one alone
+	goalReadySeconds        = 10.0
 	goalSDKBytes            = 3072
 	collectorLatencyRPS     = 1000
 	processorLatencyPerSecs = 5000
@@ -252,10 +255,44 @@ func processorRows(bs *Benchmarks) []Row {
 		rows = append(rows, notRun(part, fig, goal))
 	}
 
+	rows = append(rows, scaleOutRows(bs)...)
+
 	goal = fmt.Sprintf("≤ %s B", num(goalBytesPerSession))
 	fig = "heap per open session (1,000,000 open)"
 	if f, ok := bs.Lookup(pkgProcessor, benchMemory, "bytes/session"); ok {
 		rows = append(rows, Row{part, fig, withRuns(num(f.Median())+" B", f), "—", "—", goal, verdict(f.Median() <= goalBytesPerSession)})
+	} else {
+		rows = append(rows, notRun(part, fig, goal))
+	}
+	return rows
+}
+
+// scaleOutRows: BenchmarkScaleOut's largest peak RSS of 4 instances against one
+// alone, and the longest time from a new instance's start to processing.
+func scaleOutRows(bs *Benchmarks) []Row {
+	const part = "processor"
+	var rows []Row
+	goal := fmt.Sprintf("≤ %.2f of one instance's", goalScaleOutShare)
+	fig := "peak RSS per instance with 4 instances (the largest), same stream and open sessions"
+	one, ok1 := bs.Lookup(pkgProcessor, benchScale, "x1-peak-MiB")
+	four, ok4 := bs.Lookup(pkgProcessor, benchScale, "x4-peak-MiB")
+	if ok1 && ok4 && one.Median() > 0 {
+		r := four.Median() / one.Median()
+		rows = append(rows, Row{part, fig, withRuns(fmt.Sprintf("%.0f MiB", four.Median()), four), withRuns(fmt.Sprintf("%.0f MiB alone", one.Median()), one),
+			fmt.Sprintf("%.2f", r), goal, verdict(r <= goalScaleOutShare)})
+	} else {
+		rows = append(rows, notRun(part, fig, goal))
+	}
+	goal = fmt.Sprintf("≤ %.0f s", goalReadySeconds)
+	fig = "a new instance on the benchmark's history: start to processing (the longest of 1, 2 and 4)"
+	worst, found := 0.0, false
+	for _, unit := range []string{"x1-processing-s", "x2-processing-s", "x4-processing-s"} {
+		if f, ok := bs.Lookup(pkgProcessor, benchScale, unit); ok {
+			worst, found = max(worst, f.Median()), true
+		}
+	}
+	if found {
+		rows = append(rows, Row{part, fig, fmt.Sprintf("%.1f s", worst), "—", "—", goal, verdict(worst <= goalReadySeconds)})
 	} else {
 		rows = append(rows, notRun(part, fig, goal))
 	}
