@@ -99,14 +99,28 @@ func TestACrashAtEveryStepCountsEveryEventOnce(t *testing.T) {
 			log = append(log, checkpoint(t, b)...)
 
 			var events, ended int64
+			written, counted := 0, 0
+			for _, c := range log {
+				if c.Writer == "b" {
+					written++
+				}
+			}
 			for _, agg := range play(t, NewSessionizer(DefaultSessionRules(), "reader", clk.now), log) {
 				for _, m := range agg.Minutes {
 					events += m.TotalEvents()
 					ended += m.SessionsEnded
 				}
+				if agg.Writer == "b" {
+					counted++
+				}
 			}
 			if events != 12 || ended != 3 {
 				t.Errorf("the log counts %d events and %d sessions ended, want 12 and 3", events, ended)
+			}
+			// b started from the committed state: none of its commits is overtaken (it
+			// would have to start over).
+			if counted != written {
+				t.Errorf("%d of b's %d commits count", counted, written)
 			}
 		})
 	}
