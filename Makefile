@@ -17,7 +17,7 @@ GOTEST_FLAGS ?= -count=1 -timeout 25m
 FUZZ_EVENTS ?= 100000x
 FUZZ_BATCHES ?= 30000x
 
-.PHONY: help run demo up down status provision build test test-go test-sdk fuzz lint bench bench-steps chaos hostile vulncheck images clean
+.PHONY: help run demo up down status provision cluster cluster-down build test test-go test-sdk fuzz lint bench bench-steps chaos chaos-cluster hostile vulncheck images clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -39,6 +39,16 @@ status: ## say whether the local Pulsar and S3 server run
 
 provision: ## create tenants, namespaces, topics, subscriptions and the bucket (idempotent)
 	@$(GO) run ./deploy/provision/cmd/provision --sources deploy/local/sources.yaml
+
+cluster: ## start a Pulsar cluster on this machine (ZooKeeper, 3 bookies, 2 brokers) and provision it; `make run` keeps the standalone broker
+	@deploy/local/cluster.sh start
+	@deploy/local/s3.sh ready || deploy/local/s3.sh start
+	@env $$(deploy/local/cluster.sh env) $(GO) run ./deploy/provision/cmd/provision --sources deploy/local/sources.yaml
+	@echo "cluster: point the services at it with: export $$(deploy/local/cluster.sh env | tr '\n' ' ')"
+	@echo "cluster: stop it with make cluster-down (deploy/local/cluster.sh stop); one node: deploy/local/cluster.sh stop|kill|start broker-1"
+
+cluster-down: ## stop the Pulsar cluster of `make cluster`
+	@deploy/local/cluster.sh stop
 
 build: ## build the binaries into .cache/bin
 	@mkdir -p .cache/bin

@@ -489,8 +489,8 @@ func environWithout(prefix string) []string {
 	return env
 }
 
-// pulsarVersion reads the pinned broker version from pulsar.sh.
-func pulsarVersion(t *testing.T) string { return scriptVersion(t, "pulsar.sh") }
+// pulsarVersion reads the pinned broker version from pulsar-lib.sh.
+func pulsarVersion(t *testing.T) string { return scriptVersion(t, "pulsar-lib.sh") }
 
 // scriptVersion reads the pinned version (VERSION=) from one of the scripts.
 func scriptVersion(t *testing.T, script string) string {
