@@ -101,6 +101,9 @@ bench-steps:
 chaos: ## run the fault suite's long profile and print its table
 	@deploy/local/with-services.sh env CLICKTRAIL_CHAOS_PROFILE=long $(GO) test -count=1 -v -run TestChaos -timeout 40m ./deploy/chaos/
 
+chaos-cluster: ## run the fault suite's cluster profile (a Pulsar cluster of its own: brokers and a bookie killed, a bundle moved, a partition added) and print its table
+	@env CLICKTRAIL_CHAOS_PROFILE=cluster $(GO) test -count=1 -v -run TestChaos -timeout 40m ./deploy/chaos/
+
 hostile: ## run the hostile-input suite's long profile and print its table
 	@deploy/local/with-services.sh env CLICKTRAIL_HOSTILE_PROFILE=long $(GO) test -count=1 -v -run TestHostile -timeout 30m ./deploy/hostile/
 
