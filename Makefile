@@ -113,5 +113,5 @@ vulncheck: ## scan the module with govulncheck (its database built from the vuln
 images: ## build the container images (needs a Docker engine; none on this machine)
 	@for t in collector processor archiver provision demo; do docker build -f deploy/Dockerfile --target $$t -t clicktrail/$$t:0.1.0 . ; done
 
-clean: down ## stop services and remove .cache
+clean: down cluster-down ## stop services (and the cluster) and remove .cache
 	rm -rf .cache

@@ -146,6 +146,7 @@ func (p *Pipeline) Run(ctx context.Context, f Fault, limit time.Duration) Outcom
 	before := p.Load.AcceptedBefore(o.Start)
 	var want []string
 	pending := "the fault is under way"
+	nextLog := time.Now().Add(15 * time.Second)
 	for {
 		if o.Back.IsZero() {
 			select {
@@ -172,6 +173,10 @@ func (p *Pipeline) Run(ctx context.Context, f Fault, limit time.Duration) Outcom
 				break
 			}
 			p.noteLost(ctx, want)
+		}
+		if time.Now().After(nextLog) {
+			p.Logf("%s: %.0fs since its start, waiting for: %s", f.Name, time.Since(o.Start).Seconds(), pending)
+			nextLog = nextLog.Add(15 * time.Second)
 		}
 		if time.Now().After(deadline) || ctx.Err() != nil {
 			o.Err = fmt.Errorf("%s: not recovered within %s: %s", f.Name, limit, pending)
