@@ -145,8 +145,8 @@ func (p *Pipeline) Run(ctx context.Context, f Fault, limit time.Duration) Outcom
 	deadline := time.Now().Add(limit) // from the component's return once it is back
 	before := p.Load.AcceptedBefore(o.Start)
 	var want []string
-	pending := "the fault is under way"
-	nextLog := time.Now().Add(15 * time.Second)
+	pending, resuming := "the fault is under way", ""
+	nextLog := time.Now().Add(5 * time.Second)
 	for {
 		if o.Back.IsZero() {
 			select {
@@ -161,9 +161,17 @@ func (p *Pipeline) Run(ctx context.Context, f Fault, limit time.Duration) Outcom
 			default:
 			}
 		}
-		if o.Resumed.IsZero() && p.pending(ctx, o.Start, before) == "" && (f.Pending == nil || !o.Back.IsZero() && f.Pending(ctx) == "") {
-			o.Resumed = time.Now()
-			p.Logf("%s: resumed after %.1fs", f.Name, o.Resumed.Sub(o.Start).Seconds())
+		if o.Resumed.IsZero() {
+			if resuming = p.pending(ctx, o.Start, before); resuming == "" && f.Pending != nil {
+				resuming = "the fault is under way"
+				if !o.Back.IsZero() {
+					resuming = f.Pending(ctx)
+				}
+			}
+			if resuming == "" {
+				o.Resumed = time.Now()
+				p.Logf("%s: resumed after %.1fs", f.Name, o.Resumed.Sub(o.Start).Seconds())
+			}
 		}
 		if !o.Back.IsZero() {
 			if pending = p.pending(ctx, o.Back, want); pending == "" && f.Pending != nil {
@@ -175,8 +183,12 @@ func (p *Pipeline) Run(ctx context.Context, f Fault, limit time.Duration) Outcom
 			p.noteLost(ctx, want)
 		}
 		if time.Now().After(nextLog) {
-			p.Logf("%s: %.0fs since its start, waiting for: %s", f.Name, time.Since(o.Start).Seconds(), pending)
-			nextLog = nextLog.Add(15 * time.Second)
+			if o.Resumed.IsZero() {
+				p.Logf("%s: %.0fs since its start, not resumed: %s", f.Name, time.Since(o.Start).Seconds(), resuming)
+			} else {
+				p.Logf("%s: %.0fs since its start, waiting for: %s", f.Name, time.Since(o.Start).Seconds(), pending)
+			}
+			nextLog = nextLog.Add(5 * time.Second)
 		}
 		if time.Now().After(deadline) || ctx.Err() != nil {
 			o.Err = fmt.Errorf("%s: not recovered within %s: %s", f.Name, limit, pending)

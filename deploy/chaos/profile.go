@@ -14,7 +14,7 @@ type Profile struct {
 	Name string
 	// Cluster runs the suite against a Pulsar cluster (ZooKeeper, three bookies, two
 	// brokers) and injects the cluster's faults instead of the standalone broker's
-	// (see ClusterFaults in chaos_test.go).
+	// (see the package documentation).
 	Cluster bool
 	// Rate is new visits per second; a visit sends about ten events over a few pages.
 	Rate float64
