@@ -184,15 +184,24 @@ init_metadata() {
 }
 
 start_locked() {
-	local java node
+	local java node targets=("${NODES[@]}")
+	if [[ -n ${1:-} ]]; then
+		valid_node "$1"
+		[[ $1 == zk || -f $DIR/zk/data/.clicktrail-initialized ]] ||
+			die "the cluster was never started from $DIR: run $0 start first"
+		targets=("$1")
+	fi
+	# Ports first: a taken one is found before a first run's download.
+	for node in "${targets[@]}"; do
+		# shellcheck disable=SC2046 # one word per port
+		owned_pid "$(pidfile "$node")" "$(conf "$node")" >/dev/null ||
+			ports_free "CLICKTRAIL_CLUSTER_*_PORT(S)" $(ports "$node")
+	done
 	need curl "install curl (apt-get install curl); it checks that the nodes are ready"
 	java=$(find_java)
 	fetch
 	java=$(find_java) # again: the jars just fetched say which Java they need
 	if [[ -n ${1:-} ]]; then
-		valid_node "$1"
-		[[ $1 == zk || -f $DIR/zk/data/.clicktrail-initialized ]] ||
-			die "the cluster was never started from $DIR: run $0 start first"
 		start_node "$1" "$java"
 		return 0
 	fi
