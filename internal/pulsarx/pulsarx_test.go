@@ -1,6 +1,8 @@
 package pulsarx
 
 import (
+	"net"
+	"sync"
 	"testing"
 	"time"
 
@@ -86,5 +88,53 @@ func TestClientSetsDiscoveryAndReconnectOptions(t *testing.T) {
 	if seen.producer.PartitionsAutoDiscoveryInterval != time.Hour || seen.consumer.AutoDiscoveryPeriod != time.Hour {
 		t.Errorf("an interval of the caller's own was replaced: producer %s, consumer %s",
 			seen.producer.PartitionsAutoDiscoveryInterval, seen.consumer.AutoDiscoveryPeriod)
+	}
+}
+
+// A lookup that fails (its broker away, or the topic's bundle between owners) is
+// tried again at most about a second later, however long it has been failing: the
+// library doubled the wait up to its 30 s request timeout, and a producer or consumer
+// reconnecting through the lookup waited with it (internal/thirdparty, patch 5).
+func TestLookupsRetryAtMostASecondApart(t *testing.T) {
+	// A "broker" that accepts each connection and closes it at once: every attempt
+	// fails quickly, and each one is an accept here.
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	var mu sync.Mutex
+	var accepts []time.Time
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			accepts = append(accepts, time.Now())
+			mu.Unlock()
+			c.Close()
+		}
+	}()
+	c, err := NewClient("pulsar://"+l.Addr().String(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	go func() { _, _ = c.TopicPartitions("persistent://t/ns/events") }() // fails after the request timeout
+	const watch = 7 * time.Second
+	time.Sleep(watch)
+	mu.Lock()
+	defer mu.Unlock()
+	if len(accepts) < 4 {
+		t.Fatalf("%d attempts in %s", len(accepts), watch)
+	}
+	var longest time.Duration
+	for i := 1; i < len(accepts); i++ {
+		longest = max(longest, accepts[i].Sub(accepts[i-1]))
+	}
+	if longest > 1500*time.Millisecond {
+		t.Errorf("%d attempts in %s, %s apart at most; want at most about a second", len(accepts), watch, longest)
 	}
 }
