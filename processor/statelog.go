@@ -49,9 +49,15 @@ func (p *pipeline) before(ctx context.Context, batch []pulsar.ConsumerMessage) e
 }
 
 // sync writes a marker to the session-state topic and reads every commit up to it.
+// The marker is known by its writer and number, not by the position the broker
+// acknowledged: when the broker that stored it dies before acknowledging, the producer
+// sends it again to the topic's next owner, whose de-duplication acknowledges the
+// copy it drops with no position (-1:-1), and waiting for that position stopped the
+// processor for good (the fault suite's cluster profile, a SIGKILLed broker).
 func (p *pipeline) sync(ctx context.Context) error {
-	id, err := p.state.Send(ctx, &pulsar.ProducerMessage{Properties: map[string]string{writerProperty: p.writer, markerProperty: "1"}})
-	if err != nil {
+	p.markers++
+	marker := strconv.FormatUint(p.markers, 10)
+	if _, err := p.state.Send(ctx, &pulsar.ProducerMessage{Properties: map[string]string{writerProperty: p.writer, markerProperty: marker}}); err != nil {
 		return fmt.Errorf("write a marker to session state: %w", err)
 	}
 	p.m.commits.WithLabelValues("marker").Inc()
@@ -63,7 +69,7 @@ func (p *pipeline) sync(ctx context.Context) error {
 		if err := p.take(ctx, msg); err != nil {
 			return err
 		}
-		if m := msg.ID(); m.LedgerID() == id.LedgerID() && m.EntryID() == id.EntryID() && m.BatchIdx() == id.BatchIdx() {
+		if props := msg.Properties(); props[writerProperty] == p.writer && props[markerProperty] == marker {
 			break
 		}
 	}
