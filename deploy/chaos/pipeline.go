@@ -162,22 +162,13 @@ func (p *Pipeline) Run(ctx context.Context, f Fault, limit time.Duration) Outcom
 			}
 		}
 		if o.Resumed.IsZero() {
-			if resuming = p.pending(ctx, o.Start, before); resuming == "" && f.Pending != nil {
-				resuming = "the fault is under way"
-				if !o.Back.IsZero() {
-					resuming = f.Pending(ctx)
-				}
-			}
-			if resuming == "" {
+			if resuming = p.since(ctx, f, o.Start, before, !o.Back.IsZero()); resuming == "" {
 				o.Resumed = time.Now()
 				p.Logf("%s: resumed after %.1fs", f.Name, o.Resumed.Sub(o.Start).Seconds())
 			}
 		}
 		if !o.Back.IsZero() {
-			if pending = p.pending(ctx, o.Back, want); pending == "" && f.Pending != nil {
-				pending = f.Pending(ctx)
-			}
-			if pending == "" {
+			if pending = p.since(ctx, f, o.Back, want, true); pending == "" {
 				break
 			}
 			p.noteLost(ctx, want)
@@ -208,6 +199,18 @@ func (p *Pipeline) Run(ctx context.Context, f Fault, limit time.Duration) Outcom
 	p.Logf("recovered from %s after %.1fs (%d of %d requests refused, p99 %.2fs); repeats dropped since the last start: archiver %.0f, processor %.0f",
 		f.Name, o.Recovered.Sub(o.Back).Seconds(), o.Refused, o.Requests, o.P99.Seconds(), archDup, procDup)
 	return o
+}
+
+// since says what the pipeline still lacks to have recovered since t, or "": what
+// pending checks, and what f waits for (only once back, its component returned).
+func (p *Pipeline) since(ctx context.Context, f Fault, t time.Time, want []string, back bool) string {
+	if s := p.pending(ctx, t, want); s != "" || f.Pending == nil {
+		return s
+	}
+	if !back {
+		return "the fault is under way"
+	}
+	return f.Pending(ctx)
 }
 
 // pending says what has not recovered yet since t, or "": every service ready, an
