@@ -19,7 +19,7 @@ GO_PACKAGES := ./... ./deploy/validate/... ./deploy/demo/e2e/...
 FUZZ_EVENTS ?= 100000x
 FUZZ_BATCHES ?= 30000x
 
-.PHONY: help run demo up down status provision build test test-go test-sdk fuzz lint bench bench-steps chaos hostile vulncheck images clean
+.PHONY: help run demo up down status provision cluster cluster-down build test test-go test-sdk fuzz lint bench bench-steps chaos chaos-cluster hostile vulncheck images clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -41,6 +41,16 @@ status: ## say whether the local Pulsar and S3 server run
 
 provision: ## create tenants, namespaces, topics, subscriptions and the bucket (idempotent)
 	@$(GO) run ./deploy/provision/cmd/provision --sources deploy/local/sources.yaml
+
+cluster: ## start a Pulsar cluster on this machine (ZooKeeper, 3 bookies, 2 brokers) and provision it; `make run` keeps the standalone broker
+	@deploy/local/cluster.sh start
+	@deploy/local/s3.sh ready || deploy/local/s3.sh start
+	@env $$(deploy/local/cluster.sh env) $(GO) run ./deploy/provision/cmd/provision --sources deploy/local/sources.yaml
+	@echo "cluster: point the services at it with: export $$(deploy/local/cluster.sh env | tr '\n' ' ')"
+	@echo "cluster: stop it with make cluster-down (deploy/local/cluster.sh stop); one node: deploy/local/cluster.sh stop|kill|start broker-1"
+
+cluster-down: ## stop the Pulsar cluster of `make cluster`
+	@deploy/local/cluster.sh stop
 
 build: ## build the binaries into .cache/bin
 	@mkdir -p .cache/bin
@@ -95,6 +105,9 @@ bench-steps:
 chaos: ## run the fault suite's long profile and print its table
 	@deploy/local/with-services.sh env CLICKTRAIL_CHAOS_PROFILE=long $(GO) test -count=1 -v -run TestChaos -timeout 40m ./deploy/chaos/
 
+chaos-cluster: ## run the fault suite's cluster profile (a Pulsar cluster of its own: brokers and a bookie killed, a bundle moved, a partition added) and print its table
+	@env CLICKTRAIL_CHAOS_PROFILE=cluster $(GO) test -count=1 -v -run TestChaos -timeout 40m ./deploy/chaos/
+
 hostile: ## run the hostile-input suite's long profile and print its table
 	@deploy/local/with-services.sh env CLICKTRAIL_HOSTILE_PROFILE=long $(GO) test -count=1 -v -run TestHostile -timeout 30m ./deploy/hostile/
 
@@ -104,5 +117,5 @@ vulncheck: ## scan the module with govulncheck (its database built from the vuln
 images: ## build the container images (needs a Docker engine; none on this machine)
 	@for t in collector processor archiver provision demo; do docker build -f deploy/Dockerfile --target $$t -t clicktrail/$$t:0.1.0 . ; done
 
-clean: down ## stop services and remove .cache
+clean: down cluster-down ## stop services (and the cluster) and remove .cache
 	rm -rf .cache

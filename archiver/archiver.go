@@ -215,7 +215,7 @@ func (a *Archiver) flush(r *roller, sub subscription, streams map[string]*stream
 	for _, s := range streams {
 		if err := r.roll(ctx, s, sub.consumer); err != nil {
 			errs = append(errs, fmt.Errorf("final flush of %s: %w", s.topic, err))
-		} else if err := r.ackSkipped(s, sub.consumer); err != nil {
+		} else if err := r.ackSkipped(ctx, s, sub.consumer); err != nil {
 			errs = append(errs, err)
 		}
 	}

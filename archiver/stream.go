@@ -154,15 +154,15 @@ func (r *roller) tick(ctx context.Context, s *stream, ack Acker) error {
 	if r.due(s) {
 		return r.roll(ctx, s, ack)
 	}
-	return r.ackSkipped(s, ack)
+	return r.ackSkipped(ctx, s, ack)
 }
 
 // ackSkipped acknowledges again the redelivered messages skipped while no file was open.
-func (r *roller) ackSkipped(s *stream, ack Acker) error {
+func (r *roller) ackSkipped(ctx context.Context, s *stream, ack Acker) error {
 	if s.skipped == nil || s.open() {
 		return nil
 	}
-	if err := ack.AckCumulative(s.skipped); err != nil {
+	if err := acknowledge(ctx, ack, s.skipped); err != nil {
 		return fmt.Errorf("acknowledge up to %v on %s again: %w", s.skipped.ID(), s.topic, err)
 	}
 	s.skipped = nil
@@ -204,7 +204,7 @@ func (r *roller) roll(ctx context.Context, s *stream, ack Acker) error {
 			return err
 		}
 	}
-	if err := ack.AckCumulative(s.last); err != nil {
+	if err := acknowledge(ctx, ack, s.last); err != nil {
 		return fmt.Errorf("acknowledge up to %v on %s: %w", s.last.ID(), s.topic, err)
 	}
 	for _, it := range files {
@@ -218,6 +218,26 @@ func (r *roller) roll(ctx context.Context, s *stream, ack Acker) error {
 	s.stored, s.skipped = s.last.ID(), nil
 	s.main, s.bad, s.last, s.first = nil, nil, nil, nil
 	return nil
+}
+
+// acknowledge acknowledges every message up to msg, retrying until ctx ends. An
+// acknowledgement fails while the consumer reconnects (its broker died, or its topic
+// moved to another broker); once it is connected again the same acknowledgement
+// succeeds. Returning the error instead stopped the subscription's consumer for good
+// while the archiver still answered ready (the fault suite's cluster profile, a
+// SIGKILLed broker: two partitions of events were never archived again).
+func acknowledge(ctx context.Context, ack Acker, msg pulsar.Message) error {
+	for delay := 100 * time.Millisecond; ; delay = min(2*delay, 2*time.Second) {
+		err := ack.AckCumulative(msg)
+		if err == nil {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(delay):
+		}
+	}
 }
 
 // upload stores f as key, retrying with backoff while the object store fails.

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"math/rand/v2"
 	"path/filepath"
 	"strings"
@@ -263,5 +265,57 @@ func TestUndecodableAndHugeMessagesGoToTheInvalidTableWithoutBlockingThePartitio
 	}
 	if len(ack.acked) != 1 || ack.acked[0].EntryID() != int64(len(payloads)-1) {
 		t.Fatalf("acknowledged %v, want once up to the last message", ack.acked)
+	}
+}
+
+// flakyAcker fails its first failures acknowledgements, as a consumer does while it
+// reconnects to the broker that took its partition over, then records them.
+type flakyAcker struct {
+	ackRecorder
+	failures, calls int
+}
+
+func (a *flakyAcker) AckCumulative(m pulsar.Message) error {
+	a.calls++
+	if a.calls <= a.failures {
+		return errors.New("connection closed")
+	}
+	return a.ackRecorder.AckCumulative(m)
+}
+
+// A stored file whose acknowledgement fails while the consumer reconnects is
+// acknowledged once the consumer is back, and archiving goes on; only the end of the
+// run (ctx) gives up on it.
+func TestAcknowledgementIsRetriedWhileTheConsumerReconnects(t *testing.T) {
+	base := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
+	topic := "persistent://acme/web/events-partition-0"
+	msg := func(entry int64) *fakeMessage {
+		return &fakeMessage{id: pulsar.NewMessageID(3, entry, 0, 0), payload: eventAt(t, fmt.Sprint("m", entry), base), topic: topic}
+	}
+	now := base
+	r, uploads := newTestRoller(t, &now, 1<<30)
+	s, ack := &stream{topic: topic, tenant: "acme", table: eventsTable}, &flakyAcker{failures: 3}
+	for i := range 2 {
+		if err := r.add(context.Background(), s, ack, msg(int64(i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	now = now.Add(time.Minute)
+	if err := r.tick(context.Background(), s, ack); err != nil {
+		t.Fatalf("tick with an acknowledgement failing 3 times: %v", err)
+	}
+	if len(*uploads) != 1 || len(ack.acked) != 1 || ack.acked[0].EntryID() != 1 || ack.calls != 4 {
+		t.Fatalf("uploads %v, acked %v after %d calls: want one file, acknowledged up to entry 1 on the 4th call", *uploads, ack.acked, ack.calls)
+	}
+	if err := r.add(context.Background(), s, ack, msg(2)); err != nil || s.first.EntryID() != 2 {
+		t.Fatalf("the next message after the acknowledgement: err %v, open file starts at %v; want a new file at entry 2", err, s.first)
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	down := &flakyAcker{failures: 1 << 30}
+	now = now.Add(time.Minute)
+	if err := r.roll(ctx, s, down); err == nil || len(down.acked) != 0 {
+		t.Fatalf("roll with the consumer never back: err %v, acked %v; want the acknowledgement's error once ctx ended", err, down.acked)
 	}
 }

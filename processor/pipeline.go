@@ -47,16 +47,17 @@ const (
 // crash between the commit and its aggregate leaves the aggregate to the other
 // instances (recoverAfter).
 type pipeline struct {
-	cfg    Config
-	writer string // this run's writer id: instance name and a random suffix
-	ns     string // tenant/namespace, for logs and metrics
-	log    *slog.Logger
-	m      *metrics
-	store  *Store
-	snaps  Snapshots // nil: none
-	rules  SessionRules
-	z      *Sessionizer
-	now    func() time.Time
+	cfg     Config
+	writer  string // this run's writer id: instance name and a random suffix
+	markers uint64 // markers this run wrote to the session-state topic (see sync)
+	ns      string // tenant/namespace, for logs and metrics
+	log     *slog.Logger
+	m       *metrics
+	store   *Store
+	snaps   Snapshots // nil: none
+	rules   SessionRules
+	z       *Sessionizer
+	now     func() time.Time
 
 	client     pulsar.Client
 	stateTopic string

@@ -75,7 +75,7 @@ func (p *pipeline) load(ctx context.Context, shards *[stateShards]bool) error {
 			return fmt.Errorf("read session state to load shards: %w", err)
 		}
 		id, props := msg.ID(), msg.Properties()
-		if sameID(id, marker) {
+		if p.isMarker(msg, marker) {
 			break
 		}
 		s, err := strconv.Atoi(props[shardProperty])

@@ -65,28 +65,40 @@ func (p *pipeline) before(ctx context.Context, batch []pulsar.ConsumerMessage) e
 	return p.catchUp(ctx)
 }
 
-// sync writes a marker to the session-state topic, reads every commit up to it, and
-// returns the marker's id.
-func (p *pipeline) sync(ctx context.Context) (pulsar.MessageID, error) {
-	id, err := p.state.Send(ctx, &pulsar.ProducerMessage{Properties: map[string]string{writerProperty: p.writer, markerProperty: "1"}})
-	if err != nil {
-		return nil, fmt.Errorf("write a marker to session state: %w", err)
+// sync writes a marker to the session-state topic and reads every commit up to it.
+// The marker is known by its writer and number, not by the position the broker
+// acknowledged: when the broker that stored it dies before acknowledging, the producer
+// sends it again to the topic's next owner, whose de-duplication acknowledges the
+// copy it drops with no position (-1:-1), and waiting for that position stopped the
+// processor for good (the fault suite's cluster profile, a SIGKILLed broker). It
+// returns the marker's number.
+func (p *pipeline) sync(ctx context.Context) (string, error) {
+	p.markers++
+	marker := strconv.FormatUint(p.markers, 10)
+	if _, err := p.state.Send(ctx, &pulsar.ProducerMessage{Properties: map[string]string{writerProperty: p.writer, markerProperty: marker}}); err != nil {
+		return "", fmt.Errorf("write a marker to session state: %w", err)
 	}
 	p.m.commits.WithLabelValues("marker").Inc()
 	for {
 		msg, err := p.reader.Next(ctx)
 		if err != nil {
-			return nil, fmt.Errorf("read session state: %w", err)
+			return "", fmt.Errorf("read session state: %w", err)
 		}
 		if err := p.take(ctx, msg); err != nil {
-			return nil, err
+			return "", err
 		}
-		if sameID(msg.ID(), id) {
+		if p.isMarker(msg, marker) {
 			break
 		}
 	}
 	p.m.openSessions.WithLabelValues(p.ns).Set(float64(p.z.Open()))
-	return id, nil
+	return marker, nil
+}
+
+// isMarker reports whether msg is this run's marker number marker.
+func (p *pipeline) isMarker(msg pulsar.Message, marker string) bool {
+	props := msg.Properties()
+	return props[writerProperty] == p.writer && props[markerProperty] == marker
 }
 
 // sameID reports whether a and b are the same message of a non-partitioned topic.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -12,7 +13,8 @@ import (
 )
 
 // Load runs the visitor simulator in the background and keeps a timeline of its
-// requests: when each was refused, and when each event was accepted.
+// requests: when each attempt began and ended, whether it was refused, and when each
+// event was accepted.
 type Load struct {
 	Started time.Time
 
@@ -22,9 +24,16 @@ type Load struct {
 	err   error
 
 	mu       sync.Mutex
-	refusals []time.Time // end of every attempt refused (no answer, 5xx, 429)
-	lastOK   time.Time   // end of the latest attempt answered 200
-	accepted []Accepted  // in the order the answers arrived
+	attempts []attempt  // every attempt answered or given up, in the order they ended
+	okSent   time.Time  // start of the latest-begun attempt answered 200
+	accepted []Accepted // in the order the answers arrived
+}
+
+// attempt is one try of a request: when it began and ended, and whether it was
+// refused (no answer, 5xx, 429).
+type attempt struct {
+	start, end time.Time
+	refused    bool
 }
 
 // Accepted is an accepted event and when its 200 arrived.
@@ -48,16 +57,15 @@ func StartLoad(cfg simulate.Config) *Load {
 func (l *Load) observe(a simulate.Attempt) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	switch {
-	case a.Status == http.StatusOK:
-		if a.End.After(l.lastOK) {
-			l.lastOK = a.End
+	refused := a.Status == 0 || a.Status == http.StatusTooManyRequests || a.Status >= 500
+	l.attempts = append(l.attempts, attempt{start: a.Start, end: a.End, refused: refused})
+	if a.Status == http.StatusOK {
+		if a.Start.After(l.okSent) {
+			l.okSent = a.Start
 		}
 		for _, e := range a.Accepted {
 			l.accepted = append(l.accepted, Accepted{Event: e, At: a.End})
 		}
-	case a.Status == 0 || a.Status == http.StatusTooManyRequests || a.Status >= 500:
-		l.refusals = append(l.refusals, a.End)
 	}
 }
 
@@ -67,19 +75,38 @@ func (l *Load) Refused(from, to time.Time) int {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	n := 0
-	for _, at := range l.refusals {
-		if !at.Before(from) && !at.After(to) {
+	for _, a := range l.attempts {
+		if a.refused && !a.end.Before(from) && !a.end.After(to) {
 			n++
 		}
 	}
 	return n
 }
 
-// AcceptedSince reports whether a request was answered 200 after t.
-func (l *Load) AcceptedSince(t time.Time) bool {
+// Answers returns the number of attempts that ended in [from, to], answered or not,
+// and the 99th percentile of their answer times (how long each waited for its
+// answer, or for giving up).
+func (l *Load) Answers(from, to time.Time) (requests int, p99 time.Duration) {
+	l.mu.Lock()
+	var times []time.Duration
+	for _, a := range l.attempts {
+		if !a.end.Before(from) && !a.end.After(to) {
+			times = append(times, a.end.Sub(a.start))
+		}
+	}
+	l.mu.Unlock()
+	if len(times) == 0 {
+		return 0, 0
+	}
+	slices.Sort(times)
+	return len(times), times[(len(times)*99+99)/100-1]
+}
+
+// AcceptedSent reports whether an attempt begun after t was answered 200.
+func (l *Load) AcceptedSent(t time.Time) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return l.lastOK.After(t)
+	return l.okSent.After(t)
 }
 
 // AcceptedBefore returns the ids of the events accepted before t.

@@ -20,14 +20,14 @@ type Component interface {
 // Pipeline is the running system under test.
 type Pipeline struct {
 	Collector, Processor, Archiver *Service
-	// Tenant and ReadKey query the processor's stats; EventsTopic is the events topic
-	// and AdminURL the broker's admin endpoint.
-	Tenant, ReadKey, EventsTopic, AdminURL string
-	// Partitions is the events topic's partition count.
-	Partitions int
-	Lake       *Lake
-	Load       *Load
-	Tap        *Tap
+	// Tenant and ReadKey query the processor's stats; EventsTopic is the events topic.
+	Tenant, ReadKey, EventsTopic string
+	// AdminURLs are the brokers' admin endpoints (one for a standalone broker), asked in
+	// turn.
+	AdminURLs []string
+	Lake      *Lake
+	Load      *Load
+	Tap       *Tap
 	// Logf reports progress (t.Logf).
 	Logf func(format string, args ...any)
 
@@ -58,6 +58,10 @@ type Fault struct {
 	// Inject does the fault and brings the component back: it returns once the
 	// component was started again.
 	Inject func(ctx context.Context) error
+	// Pending, when set, says what the fault itself still waits for before the
+	// pipeline counts as recovered ("" when nothing), e.g. that the services use a
+	// partition it added.
+	Pending func(ctx context.Context) string
 }
 
 // KillAndRestart SIGKILLs a service and starts it again at once. When busy is set,
@@ -110,11 +114,16 @@ func StopFor(name string, c Component, down time.Duration) Fault {
 type Outcome struct {
 	Fault string
 	// Start is when the fault began, Back when the component was started again, and
-	// Recovered when the pipeline had recovered (zero if it did not).
-	Start, Back, Recovered time.Time
-	// Refused counts requests refused (no answer, 5xx, 429) from Start to Recovered.
-	Refused int
-	Err     error
+	// Recovered when the pipeline had recovered (zero if it did not). Resumed is when
+	// the pipeline, still within the fault, had again accepted a request sent after
+	// Start, processed and stored every event accepted before Start, and had what the
+	// fault waits for (Fault.Pending): a cluster goes on without the component it lost.
+	Start, Back, Resumed, Recovered time.Time
+	// Refused counts requests refused (no answer, 5xx, 429) from Start to Recovered,
+	// out of Requests attempts; P99 is the 99th percentile of their answer times.
+	Refused, Requests int
+	P99               time.Duration
+	Err               error
 
 	// Filled in by Attribute after the run, for the events accepted from Start to the
 	// next fault's Start.
@@ -126,43 +135,88 @@ type Outcome struct {
 // ready, the collector answering 200 again, the processor counting and the lake
 // holding every event accepted before the component came back, except those found
 // lost (acknowledged by the archiver and not in the lake: they are reported, and not
-// waited for).
+// waited for), and what f itself waits for. While f is under way it also polls for the
+// moment the pipeline resumed (see Outcome.Resumed).
 func (p *Pipeline) Run(ctx context.Context, f Fault, limit time.Duration) Outcome {
 	o := Outcome{Fault: f.Name, Start: time.Now()}
 	p.Logf("fault: %s (%d events accepted so far)", f.Name, p.Load.AcceptedCount())
-	if err := f.Inject(ctx); err != nil {
-		o.Err = err
-		return o
-	}
-	o.Back = time.Now()
-	ctx, cancel := context.WithTimeout(ctx, limit)
-	defer cancel()
-	want := p.Load.AcceptedBefore(o.Back)
-	pending := ""
+	injected := make(chan error, 1)
+	go func() { injected <- f.Inject(ctx) }()
+	deadline := time.Now().Add(limit) // from the component's return once it is back
+	before := p.Load.AcceptedBefore(o.Start)
+	var want []string
+	pending, resuming := "the fault is under way", ""
+	nextLog := time.Now().Add(5 * time.Second)
 	for {
-		if pending = p.pending(ctx, o.Back, want); pending == "" {
-			break
+		if o.Back.IsZero() {
+			select {
+			case err := <-injected:
+				if err != nil {
+					o.Err = err
+					return o
+				}
+				o.Back = time.Now()
+				deadline = o.Back.Add(limit)
+				want = p.Load.AcceptedBefore(o.Back)
+			default:
+			}
 		}
-		p.noteLost(ctx, want)
-		select {
-		case <-ctx.Done():
-			o.Err = fmt.Errorf("%s: not recovered within %s of the restart: %s", f.Name, limit, pending)
+		if o.Resumed.IsZero() {
+			if resuming = p.since(ctx, f, o.Start, before, !o.Back.IsZero()); resuming == "" {
+				o.Resumed = time.Now()
+				p.Logf("%s: resumed after %.1fs", f.Name, o.Resumed.Sub(o.Start).Seconds())
+			}
+		}
+		if !o.Back.IsZero() {
+			if pending = p.since(ctx, f, o.Back, want, true); pending == "" {
+				break
+			}
+			p.noteLost(ctx, want)
+		}
+		if time.Now().After(nextLog) {
+			if o.Resumed.IsZero() {
+				p.Logf("%s: %.0fs since its start, not resumed: %s", f.Name, time.Since(o.Start).Seconds(), resuming)
+			} else {
+				p.Logf("%s: %.0fs since its start, waiting for: %s", f.Name, time.Since(o.Start).Seconds(), pending)
+			}
+			nextLog = nextLog.Add(5 * time.Second)
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			o.Err = fmt.Errorf("%s: not recovered within %s: %s", f.Name, limit, pending)
 			o.Refused = p.Load.Refused(o.Start, time.Now())
 			return o
-		case <-time.After(500 * time.Millisecond):
 		}
+		time.Sleep(250 * time.Millisecond)
 	}
 	o.Recovered = time.Now()
+	if o.Resumed.IsZero() {
+		o.Resumed = o.Recovered
+	}
 	o.Refused = p.Load.Refused(o.Start, o.Recovered)
+	o.Requests, o.P99 = p.Load.Answers(o.Start, o.Recovered)
 	archDup, _ := p.Archiver.Metric("clicktrail_archiver_duplicates_total")
 	procDup, _ := p.Processor.Metric(`clicktrail_processor_events_total{outcome="duplicate"`)
-	p.Logf("recovered from %s after %.1fs (%d requests refused); repeats dropped since the last start: archiver %.0f, processor %.0f",
-		f.Name, o.Recovered.Sub(o.Back).Seconds(), o.Refused, archDup, procDup)
+	p.Logf("recovered from %s after %.1fs (%d of %d requests refused, p99 %.2fs); repeats dropped since the last start: archiver %.0f, processor %.0f",
+		f.Name, o.Recovered.Sub(o.Back).Seconds(), o.Refused, o.Requests, o.P99.Seconds(), archDup, procDup)
 	return o
 }
 
-// pending says what has not recovered yet, or "".
-func (p *Pipeline) pending(ctx context.Context, back time.Time, want []string) string {
+// since says what the pipeline still lacks to have recovered since t, or "": what
+// pending checks, and what f waits for (only once back, its component returned).
+func (p *Pipeline) since(ctx context.Context, f Fault, t time.Time, want []string, back bool) string {
+	if s := p.pending(ctx, t, want); s != "" || f.Pending == nil {
+		return s
+	}
+	if !back {
+		return "the fault is under way"
+	}
+	return f.Pending(ctx)
+}
+
+// pending says what has not recovered yet since t, or "": every service ready, an
+// attempt begun after t accepted, and the processor counting and the lake holding
+// every event of want (less those found lost).
+func (p *Pipeline) pending(ctx context.Context, t time.Time, want []string) string {
 	var not []string
 	for _, s := range p.Services() {
 		if !s.Ready() {
@@ -172,8 +226,8 @@ func (p *Pipeline) pending(ctx context.Context, back time.Time, want []string) s
 	if len(not) > 0 {
 		return strings.Join(not, ", ")
 	}
-	if !p.Load.AcceptedSince(back) {
-		return "the collector has accepted no request since"
+	if !p.Load.AcceptedSent(t) {
+		return "the collector has accepted no request sent since"
 	}
 	st, err := p.Stats(ctx)
 	if err != nil {
@@ -240,7 +294,7 @@ func (p *Pipeline) lost(ctx context.Context, want []string) []string {
 	if len(absent) == 0 {
 		return nil
 	}
-	acked, err := Acknowledged(ctx, p.AdminURL, p.EventsTopic, schemas.SubscriptionArchiver, p.Partitions)
+	acked, err := Acknowledged(ctx, p.AdminURLs, p.EventsTopic, schemas.SubscriptionArchiver)
 	if err != nil {
 		return nil
 	}
@@ -290,7 +344,7 @@ func (p *Pipeline) Settle(ctx context.Context, accepted []string, limit time.Dur
 }
 
 func (p *Pipeline) settled(ctx context.Context, accepted []string, last *processor.Stats) string {
-	backlogs, err := Backlogs(ctx, p.AdminURL, p.EventsTopic)
+	backlogs, err := Backlogs(ctx, p.AdminURLs, p.EventsTopic)
 	if err != nil {
 		return err.Error()
 	}

@@ -12,6 +12,10 @@ const ProfileEnv = "CLICKTRAIL_CHAOS_PROFILE"
 // Profile is how hard and how long the suite pushes.
 type Profile struct {
 	Name string
+	// Cluster runs the suite against a Pulsar cluster (ZooKeeper, three bookies, two
+	// brokers) and injects the cluster's faults instead of the standalone broker's
+	// (see the package documentation).
+	Cluster bool
 	// Rate is new visits per second; a visit sends about ten events over a few pages.
 	Rate float64
 	// ThinkTime is the mean pause between two pages of a visit.
@@ -19,7 +23,8 @@ type Profile struct {
 	// Warmup is the load before the first fault, Gap the load between two faults
 	// (after the pipeline recovered from the first).
 	Warmup, Gap time.Duration
-	// BrokerDown and S3Down are how long the broker and the S3 server stay stopped.
+	// BrokerDown and S3Down are how long the broker (or, in a cluster, a broker or a
+	// bookie) and the S3 server stay stopped.
 	BrokerDown, S3Down time.Duration
 	// IdleTimeout is the processor's: a quiet key's session closes after this long by
 	// the processor's clock. It must exceed the longest pause a fault imposes on a
@@ -48,6 +53,13 @@ var profiles = map[string]Profile{
 		BrokerDown: 10 * time.Second, S3Down: 60 * time.Second, IdleTimeout: 3 * time.Minute,
 		RollAge: 2 * time.Second, Recovery: 5 * time.Minute, Settle: 8 * time.Minute,
 	},
+	// The cluster's faults (a broker SIGKILLed and stopped, a bundle unloaded, a bookie
+	// SIGKILLed, a partition added), under about 100 events/s (`make chaos-cluster`).
+	"cluster": {
+		Name: "cluster", Cluster: true, Rate: 10, ThinkTime: time.Second, Warmup: 15 * time.Second, Gap: 10 * time.Second,
+		BrokerDown: 10 * time.Second, IdleTimeout: 2 * time.Minute,
+		RollAge: 2 * time.Second, Recovery: 3 * time.Minute, Settle: 4 * time.Minute,
+	},
 }
 
 // ProfileFromEnv returns the profile CLICKTRAIL_CHAOS_PROFILE names (short when unset).
@@ -58,7 +70,7 @@ func ProfileFromEnv() (Profile, error) {
 	}
 	p, ok := profiles[name]
 	if !ok {
-		return Profile{}, fmt.Errorf("invalid %s=%q: want short or long", ProfileEnv, name)
+		return Profile{}, fmt.Errorf("invalid %s=%q: want short, long or cluster", ProfileEnv, name)
 	}
 	return p, nil
 }

@@ -66,6 +66,8 @@ func StartTap(client pulsar.Client, topic string) (*Tap, error) {
 	c, err := client.Subscribe(pulsar.ConsumerOptions{
 		Topic: topic, SubscriptionName: auditSubscription, Type: pulsar.Exclusive,
 		SubscriptionInitialPosition: pulsar.SubscriptionPositionEarliest,
+		// A partition added while the suite runs (the cluster profile) is read soon.
+		AutoDiscoveryPeriod: time.Second,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("subscribe %s to %s: %w", auditSubscription, topic, err)
@@ -130,40 +132,66 @@ func (t *Tap) Close() {
 	t.consumer.Close()
 }
 
-// adminFor returns an admin client of the broker at adminURL and topic's parsed name.
-func adminFor(adminURL, topic string) (pulsaradmin.Client, *utils.TopicName, error) {
-	admin, err := pulsaradmin.NewClient(&config.Config{WebServiceURL: adminURL})
-	if err != nil {
-		return nil, nil, err
+// withAdmin calls fn with an admin client of each broker of adminURLs in turn until
+// one call succeeds: in a cluster, a broker may be down (a fault), and another answers
+// for it (redirecting to the topic's owner where needed).
+func withAdmin(adminURLs []string, fn func(pulsaradmin.Client) error) error {
+	var errs []error
+	for _, u := range adminURLs {
+		admin, err := pulsaradmin.NewClient(&config.Config{WebServiceURL: u})
+		if err == nil {
+			if err = fn(admin); err == nil {
+				return nil
+			}
+		}
+		errs = append(errs, fmt.Errorf("%s: %w", u, err))
 	}
-	tn, err := utils.GetTopicName(topic)
-	if err != nil {
-		return nil, nil, err
-	}
-	return admin, tn, nil
+	return errors.Join(errs...)
 }
 
 // Backlogs returns the backlog (in entries) of each subscription of the events topic.
-func Backlogs(ctx context.Context, adminURL, topic string) (map[string]int64, error) {
-	admin, tn, err := adminFor(adminURL, topic)
+func Backlogs(ctx context.Context, adminURLs []string, topic string) (map[string]int64, error) {
+	tn, err := utils.GetTopicName(topic)
 	if err != nil {
 		return nil, err
 	}
-	st, err := admin.Topics().GetPartitionedStatsWithContext(ctx, *tn, false)
-	if err != nil {
-		return nil, fmt.Errorf("stats of %s: %w", topic, err)
-	}
 	out := map[string]int64{}
-	for name, s := range st.Subscriptions {
-		out[name] = s.MsgBacklog
+	err = withAdmin(adminURLs, func(admin pulsaradmin.Client) error {
+		st, err := admin.Topics().GetPartitionedStatsWithContext(ctx, *tn, false)
+		if err != nil {
+			return fmt.Errorf("stats of %s: %w", topic, err)
+		}
+		for name, s := range st.Subscriptions {
+			out[name] = s.MsgBacklog
+		}
+		return nil
+	})
+	return out, err
+}
+
+// Partitions returns the partition count of topic.
+func Partitions(ctx context.Context, adminURLs []string, topic string) (int, error) {
+	tn, err := utils.GetTopicName(topic)
+	if err != nil {
+		return 0, err
 	}
-	return out, nil
+	n := 0
+	err = withAdmin(adminURLs, func(admin pulsaradmin.Client) error {
+		md, err := admin.Topics().GetMetadataWithContext(ctx, *tn)
+		n = md.Partitions
+		return err
+	})
+	return n, err
 }
 
 // Acknowledged returns, for each partition of topic, the position up to which
 // subscription sub has acknowledged everything (the cursor's mark-delete position).
-func Acknowledged(ctx context.Context, adminURL, topic, sub string, partitions int) (map[int32]Position, error) {
-	admin, tn, err := adminFor(adminURL, topic)
+func Acknowledged(ctx context.Context, adminURLs []string, topic, sub string) (map[int32]Position, error) {
+	tn, err := utils.GetTopicName(topic)
+	if err != nil {
+		return nil, err
+	}
+	partitions, err := Partitions(ctx, adminURLs, topic)
 	if err != nil {
 		return nil, err
 	}
@@ -173,13 +201,19 @@ func Acknowledged(ctx context.Context, adminURL, topic, sub string, partitions i
 		if err != nil {
 			return nil, err
 		}
-		st, err := admin.Topics().GetInternalStatsWithContext(ctx, *pn)
-		if err != nil {
-			return nil, fmt.Errorf("internal stats of %s: %w", pn, err)
-		}
 		var p Position
-		if _, err := fmt.Sscanf(st.Cursors[sub].MarkDeletePosition, "%d:%d", &p.Ledger, &p.Entry); err != nil {
-			return nil, fmt.Errorf("mark-delete position %q of %s on %s: %w", st.Cursors[sub].MarkDeletePosition, sub, pn, err)
+		err = withAdmin(adminURLs, func(admin pulsaradmin.Client) error {
+			st, err := admin.Topics().GetInternalStatsWithContext(ctx, *pn)
+			if err != nil {
+				return fmt.Errorf("internal stats of %s: %w", pn, err)
+			}
+			if _, err := fmt.Sscanf(st.Cursors[sub].MarkDeletePosition, "%d:%d", &p.Ledger, &p.Entry); err != nil {
+				return fmt.Errorf("mark-delete position %q of %s on %s: %w", st.Cursors[sub].MarkDeletePosition, sub, pn, err)
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, err
 		}
 		p.Partition = int32(i)
 		out[p.Partition] = p

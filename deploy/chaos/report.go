@@ -2,6 +2,7 @@ package chaos
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -68,24 +69,34 @@ func Table(profile string, loadStart time.Time, warmup Outcome, outcomes []Outco
 	var b strings.Builder
 	fmt.Fprintf(&b, "fault suite, %s profile: accepted/copies/missing/duplicates count the accepted events sent (or first refused) from the fault's start to the next fault's;\n", profile)
 	b.WriteString("copies are the extra copies in the events topic the pipeline had to remove; aggregates compare the minutes of that window.\n")
+	b.WriteString("resumed is from the fault's start, recovery from the component's return; refused and p99 (answer time) count the requests from the fault's start to the recovery.\n")
 	w := tabwriter.NewWriter(&b, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(w, "fault\tat\toutage\trefused\trecovery\taccepted\tcopies\tmissing\tduplicates\taggregates equal\t")
-	row := func(o Outcome, at, outage, recovery string) {
-		fmt.Fprintf(w, "%s\t%s\t%s\t%d\t%s\t%d\t%d\t%d\t%d\t%s\t\n", o.Fault, at, outage, o.Refused, recovery, o.Accepted, o.Copies, o.Missing, o.Duplicates, yesNo(o.AggregatesEqual))
+	fmt.Fprintln(w, "fault\tat\toutage\tresumed\trecovery\trefused\tp99\taccepted\tcopies\tmissing\tduplicates\taggregates equal\t")
+	row := func(o Outcome, at, outage, resumed, recovery string) {
+		refused, p99 := strconv.Itoa(o.Refused), "-"
+		if o.Requests > 0 {
+			refused = fmt.Sprintf("%d of %d (%.1f%%)", o.Refused, o.Requests, 100*float64(o.Refused)/float64(o.Requests))
+			p99 = secs(o.P99)
+		}
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%d\t%d\t%d\t%s\t\n", o.Fault, at, outage, resumed, recovery, refused, p99,
+			o.Accepted, o.Copies, o.Missing, o.Duplicates, yesNo(o.AggregatesEqual))
 	}
-	row(warmup, "0s", "-", "-")
+	row(warmup, "0s", "-", "-", "-")
 	for _, o := range outcomes {
 		at := secs(o.Start.Sub(loadStart))
-		outage, recovery := "-", "not recovered"
+		outage, resumed, recovery := "-", "-", "not recovered"
 		if !o.Back.IsZero() {
 			outage = secs(o.Back.Sub(o.Start))
+		}
+		if !o.Resumed.IsZero() {
+			resumed = secs(o.Resumed.Sub(o.Start))
 		}
 		if !o.Recovered.IsZero() {
 			recovery = secs(o.Recovered.Sub(o.Back))
 		}
-		row(o, at, outage, recovery)
+		row(o, at, outage, resumed, recovery)
 	}
-	row(total, "", "", "")
+	row(total, "", "", "", "")
 	_ = w.Flush()
 	return b.String()
 }

@@ -41,6 +41,11 @@ func newSandbox(t *testing.T) *sandbox {
 		"CLICKTRAIL_PULSAR_ADMIN_PORT=" + strconv.Itoa(freePort(t)),
 		"CLICKTRAIL_S3_PORT=" + strconv.Itoa(freePort(t)),
 		"CLICKTRAIL_S3_CONSOLE_PORT=" + strconv.Itoa(freePort(t)),
+		"CLICKTRAIL_CLUSTER_ZK_PORT=" + strconv.Itoa(freePort(t)),
+		"CLICKTRAIL_CLUSTER_BOOKIE_PORTS=" + freePorts(t, 3),
+		"CLICKTRAIL_CLUSTER_BOOKIE_HTTP_PORTS=" + freePorts(t, 3),
+		"CLICKTRAIL_CLUSTER_BROKER_PORTS=" + freePorts(t, 2),
+		"CLICKTRAIL_CLUSTER_ADMIN_PORTS=" + freePorts(t, 2),
 	}}
 	// Whatever a failed test leaves behind is stopped: only processes whose command
 	// line names this test's own folder, so never anybody else's.
@@ -248,6 +253,14 @@ func TestAStartThatCannotWorkStopsWithOneLineNamingTheCause(t *testing.T) {
 		{"the S3 server must be built and there is no Go", "s3.sh", []string{"start"},
 			[]string{"PATH=" + noGo}, "go is not installed"},
 		{"the command is unknown", "pulsar.sh", []string{"launch"}, nil, "usage:"},
+		{"a port of the cluster is taken", "cluster.sh", []string{"start"},
+			[]string{"CLICKTRAIL_CLUSTER_ZK_PORT=" + busyPort}, "port " + busyPort + " on 127.0.0.1 is already in use"},
+		{"the second broker of the cluster finds its admin port taken", "cluster.sh", []string{"start"},
+			[]string{"CLICKTRAIL_CLUSTER_ADMIN_PORTS=" + freePorts(t, 1) + " " + busyPort}, "port " + busyPort + " on 127.0.0.1 is already in use"},
+		{"one node of a cluster never started", "cluster.sh", []string{"start", "broker-1"}, nil, "the cluster was never started"},
+		{"a node the cluster does not have", "cluster.sh", []string{"stop", "broker-3"}, nil, "unknown node 'broker-3'"},
+		{"a kill without a node", "cluster.sh", []string{"kill"}, nil, "kill needs a node"},
+		{"the cluster's command is unknown", "cluster.sh", []string{"launch"}, nil, "usage:"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -438,6 +451,16 @@ func freePort(t *testing.T) int {
 	return l.Addr().(*net.TCPAddr).Port
 }
 
+// freePorts returns n free ports, separated by spaces (cluster.sh's lists).
+func freePorts(t *testing.T, n int) string {
+	t.Helper()
+	ports := make([]string, n)
+	for i := range ports {
+		ports[i] = strconv.Itoa(freePort(t))
+	}
+	return strings.Join(ports, " ")
+}
+
 // processesMentioning returns the live processes whose command line contains s.
 func processesMentioning(t *testing.T, s string) []int {
 	t.Helper()
@@ -489,8 +512,8 @@ func environWithout(prefix string) []string {
 	return env
 }
 
-// pulsarVersion reads the pinned broker version from pulsar.sh.
-func pulsarVersion(t *testing.T) string { return scriptVersion(t, "pulsar.sh") }
+// pulsarVersion reads the pinned broker version from pulsar-lib.sh.
+func pulsarVersion(t *testing.T) string { return scriptVersion(t, "pulsar-lib.sh") }
 
 // scriptVersion reads the pinned version (VERSION=) from one of the scripts.
 func scriptVersion(t *testing.T, script string) string {

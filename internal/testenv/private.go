@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -62,7 +63,7 @@ func (b *PrivateBroker) Start() error { return b.script("start") }
 // Stop stops the broker (SIGTERM, then SIGKILL).
 func (b *PrivateBroker) Stop() error { return b.script("stop") }
 
-func (b *PrivateBroker) script(verb string) error { return runScript(b.root, "pulsar.sh", verb, b.env) }
+func (b *PrivateBroker) script(verb string) error { return runScript(b.root, "pulsar.sh", b.env, verb) }
 
 func freePort(t testing.TB) int {
 	t.Helper()
@@ -112,17 +113,17 @@ func NewPrivateS3(t testing.TB, bucket string) *PrivateS3 {
 }
 
 // Start starts (or restarts, keeping its data) the server and waits until it is ready.
-func (s *PrivateS3) Start() error { return runScript(s.root, "s3.sh", "start", s.env) }
+func (s *PrivateS3) Start() error { return runScript(s.root, "s3.sh", s.env, "start") }
 
 // Stop stops the server.
-func (s *PrivateS3) Stop() error { return runScript(s.root, "s3.sh", "stop", s.env) }
+func (s *PrivateS3) Stop() error { return runScript(s.root, "s3.sh", s.env, "stop") }
 
-func runScript(root, script, verb string, env []string) error {
-	cmd := exec.Command(filepath.Join(root, "deploy", "local", script), verb)
+func runScript(root, script string, env []string, args ...string) error {
+	cmd := exec.Command(filepath.Join(root, "deploy", "local", script), args...)
 	cmd.Env = append(os.Environ(), env...)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
-		return fmt.Errorf("%s %s: %w\n%s", script, verb, err, lastLines(string(out), 10))
+		return fmt.Errorf("%s %s: %w\n%s", script, strings.Join(args, " "), err, lastLines(string(out), 10))
 	}
 	return nil
 }

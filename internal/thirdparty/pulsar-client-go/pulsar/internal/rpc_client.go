@@ -26,8 +26,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/apache/pulsar-client-go/pulsar/backoff"
-
 	"github.com/apache/pulsar-client-go/pulsar/auth"
 	"github.com/apache/pulsar-client-go/pulsar/log"
 
@@ -122,7 +120,12 @@ func (c *rpcClient) requestToHost(serviceNameResolver *ServiceNameResolver,
 	requestID uint64, cmdType pb.BaseCommand_Type, message proto.Message) (*RPCResult, error) {
 	var err error
 	var host *url.URL
-	bo := backoff.NewDefaultBackoffWithInitialBackOff(100 * time.Millisecond)
+	// Clicktrail patch: retry at most half a second apart. A lookup fails while the
+	// topic's owner is away (a broker SIGKILLed: until its metadata session expires and
+	// another broker takes the bundle); with the default backoff, doubling from 100 ms
+	// within the request timeout, the retry that would succeed came up to 25 s later,
+	// and the producer or consumer waiting on the lookup with it.
+	delay := 100 * time.Millisecond
 	// we can retry these requests because this kind of request is
 	// not specific to any particular broker
 	opFn := func() (*RPCResult, error) {
@@ -138,7 +141,8 @@ func (c *rpcClient) requestToHost(serviceNameResolver *ServiceNameResolver,
 	defer cancel()
 
 	rpcResult, err := Retry(ctx, opFn, func(_ error) time.Duration {
-		retryTime := bo.Next()
+		retryTime := delay
+		delay = min(2*delay, 500*time.Millisecond)
 		c.log.Debugf("Retrying request in {%v} with timeout in {%v}", retryTime, c.requestTimeout)
 		return retryTime
 	})
