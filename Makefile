@@ -20,7 +20,7 @@ FUZZ_BATCHES ?= 30000x
 .PHONY: help run demo up down status provision cluster cluster-down build test test-go test-sdk fuzz lint bench bench-steps chaos chaos-cluster hostile vulncheck images clean
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
 
 run: ## bring up Pulsar, the S3 server and the pipeline; Ctrl-C stops all it started
 	@deploy/local/with-services.sh bash -c '$(GO) run ./deploy/provision/cmd/provision --sources deploy/local/sources.yaml && exec deploy/local/run.sh'
