@@ -8,6 +8,7 @@ import (
 
 	"github.com/apache/pulsar-client-go/pulsar"
 
+	"github.com/clicktrail/clicktrail/internal/pulsarx"
 	"github.com/clicktrail/clicktrail/internal/retry"
 	"github.com/clicktrail/clicktrail/schemas"
 )
@@ -69,7 +70,7 @@ type roller struct {
 // another hour, and afterwards when the file reached the roll size (counting the row
 // group still in memory, so a file of large rows rolls on time).
 func (r *roller) add(ctx context.Context, s *stream, ack Acker, msg pulsar.Message) error {
-	if s.stored != nil && !after(msg.ID(), s.stored) {
+	if s.stored != nil && !pulsarx.After(msg.ID(), s.stored) {
 		r.metrics.redelivered.WithLabelValues(s.table.name).Inc()
 		if !s.open() {
 			s.skipped = msg
@@ -167,17 +168,6 @@ func (r *roller) ackSkipped(ctx context.Context, s *stream, ack Acker) error {
 	}
 	s.skipped = nil
 	return nil
-}
-
-// after reports whether a comes after b in one partition (ledger, entry, batch index).
-func after(a, b pulsar.MessageID) bool {
-	if a.LedgerID() != b.LedgerID() {
-		return a.LedgerID() > b.LedgerID()
-	}
-	if a.EntryID() != b.EntryID() {
-		return a.EntryID() > b.EntryID()
-	}
-	return a.BatchIdx() > b.BatchIdx()
 }
 
 // roll closes s's files, stores them (retrying until ctx ends), and only then

@@ -309,8 +309,10 @@ func (p *pipeline) handle(ctx context.Context, msg pulsar.ConsumerMessage) error
 		p.log.Warn("undecodable event dropped", "err", err, "message_id", msg.ID().String())
 		return nil
 	}
-	if s := shardOf(e.UserKey()); !p.served[s] {
-		// Keyed otherwise than by its user key (no collector does): its shard first.
+	if key := e.UserKey(); key != msg.Key() && !p.served[shardOf(key)] {
+		// Keyed otherwise than by its user key (no collector does): its shard first
+		// (before loaded the message key's).
+		s := shardOf(key)
 		var one [stateShards]bool
 		one[s] = true
 		if err := p.load(ctx, &one); err != nil {

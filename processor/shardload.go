@@ -15,6 +15,7 @@ import (
 	"github.com/apache/pulsar-client-go/pulsar"
 	"github.com/pierrec/lz4/v4"
 
+	"github.com/clicktrail/clicktrail/internal/pulsarx"
 	"github.com/clicktrail/clicktrail/schemas"
 )
 
@@ -49,7 +50,7 @@ func (p *pipeline) load(ctx context.Context, shards *[stateShards]bool) error {
 		}
 		if pos == nil {
 			fromStart = true
-		} else if from == nil || after(from, pos) {
+		} else if from == nil || pulsarx.After(from, pos) {
 			from = pos
 		}
 		loader.restore(recs)
@@ -79,7 +80,7 @@ func (p *pipeline) load(ctx context.Context, shards *[stateShards]bool) error {
 			break
 		}
 		s, err := strconv.Atoi(props[shardProperty])
-		if props[markerProperty] != "" || err != nil || s < 0 || s >= stateShards || !shards[s] || since[s] != nil && !after(id, since[s]) {
+		if props[markerProperty] != "" || err != nil || s < 0 || s >= stateShards || !shards[s] || since[s] != nil && !pulsarx.After(id, since[s]) {
 			continue
 		}
 		c, err := decodeCommit(msg.Payload(), loader.intern)

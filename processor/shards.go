@@ -2,7 +2,6 @@ package processor
 
 import (
 	"cmp"
-	"encoding/binary"
 	"math/bits"
 	"slices"
 )
@@ -30,27 +29,26 @@ func shardOf(key string) int {
 func keyHash(key string) uint32 {
 	const c1, c2 = 0xcc9e2d51, 0x1b873593
 	var h uint32
-	b := []byte(key)
-	for len(b) >= 4 {
-		k := binary.LittleEndian.Uint32(b)
+	n := len(key) &^ 3
+	for i := 0; i < n; i += 4 {
+		k := uint32(key[i]) | uint32(key[i+1])<<8 | uint32(key[i+2])<<16 | uint32(key[i+3])<<24
 		k *= c1
 		k = bits.RotateLeft32(k, 15)
 		k *= c2
 		h ^= k
 		h = bits.RotateLeft32(h, 13)
 		h = h*5 + 0xe6546b64
-		b = b[4:]
 	}
 	var k uint32
-	switch len(b) {
+	switch len(key) - n {
 	case 3:
-		k ^= uint32(b[2]) << 16
+		k ^= uint32(key[n+2]) << 16
 		fallthrough
 	case 2:
-		k ^= uint32(b[1]) << 8
+		k ^= uint32(key[n+1]) << 8
 		fallthrough
 	case 1:
-		k ^= uint32(b[0])
+		k ^= uint32(key[n])
 		k *= c1
 		k = bits.RotateLeft32(k, 15)
 		k *= c2

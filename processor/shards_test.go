@@ -3,6 +3,7 @@ package processor
 import (
 	"bytes"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -30,6 +31,11 @@ func TestTheKeyHashIsPulsars(t *testing.T) {
 		if got := keyHash(tc.key); got != tc.want {
 			t.Errorf("keyHash(%q) = %#x, want %#x", tc.key, got, tc.want)
 		}
+	}
+	// Twice per event on the hot path: no allocation, whatever the key's length.
+	long := strings.Repeat("k", 2000)
+	if n := testing.AllocsPerRun(100, func() { shardOf(long) }); n != 0 {
+		t.Errorf("shardOf allocates %.0f times", n)
 	}
 	// Every shard gets keys, about evenly.
 	var n [stateShards]int

@@ -101,22 +101,6 @@ func (p *pipeline) isMarker(msg pulsar.Message, marker string) bool {
 	return props[writerProperty] == p.writer && props[markerProperty] == marker
 }
 
-// sameID reports whether a and b are the same message of a non-partitioned topic.
-func sameID(a, b pulsar.MessageID) bool {
-	return a.LedgerID() == b.LedgerID() && a.EntryID() == b.EntryID() && a.BatchIdx() == b.BatchIdx()
-}
-
-// after reports whether a comes after b in a non-partitioned topic.
-func after(a, b pulsar.MessageID) bool {
-	if a.LedgerID() != b.LedgerID() {
-		return a.LedgerID() > b.LedgerID()
-	}
-	if a.EntryID() != b.EntryID() {
-		return a.EntryID() > b.EntryID()
-	}
-	return a.BatchIdx() > b.BatchIdx()
-}
-
 // take evaluates one message of the session-state topic: other writers' counting
 // commits replace what is held for their keys (and, until their aggregate is read, are
 // kept for recovery); this instance's own commits are matched with what it wrote.

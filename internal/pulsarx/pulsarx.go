@@ -109,3 +109,15 @@ func (h warnOnly) Enabled(ctx context.Context, l slog.Level) bool {
 
 func (h warnOnly) WithAttrs(a []slog.Attr) slog.Handler { return warnOnly{h.Handler.WithAttrs(a)} }
 func (h warnOnly) WithGroup(n string) slog.Handler      { return warnOnly{h.Handler.WithGroup(n)} }
+
+// After reports whether message a comes after message b of one topic (or one
+// partition): by ledger, entry and index in the batch.
+func After(a, b pulsar.MessageID) bool {
+	if a.LedgerID() != b.LedgerID() {
+		return a.LedgerID() > b.LedgerID()
+	}
+	if a.EntryID() != b.EntryID() {
+		return a.EntryID() > b.EntryID()
+	}
+	return a.BatchIdx() > b.BatchIdx()
+}
