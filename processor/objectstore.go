@@ -42,8 +42,8 @@ func (s *s3Snapshots) Get(ctx context.Context, name string) (io.ReadCloser, erro
 	return obj, nil
 }
 
-func (s *s3Snapshots) Put(ctx context.Context, name, path string) error {
-	_, err := s.client.FPutObject(ctx, s.bucket, name, path, minio.PutObjectOptions{ContentType: "application/octet-stream"})
+func (s *s3Snapshots) Put(ctx context.Context, name string, r io.Reader, size int64) error {
+	_, err := s.client.PutObject(ctx, s.bucket, name, r, size, minio.PutObjectOptions{ContentType: "application/octet-stream"})
 	if err != nil {
 		return fmt.Errorf("put %s in bucket %s: %w", name, s.bucket, err)
 	}

@@ -74,6 +74,7 @@ type pipeline struct {
 	lastEvent [stateShards]time.Time
 	lastRead  pulsar.MessageID
 	lastSnap  time.Time
+	snapPos   []byte // the aggregates position of the last snapshot written (writeSnapshot)
 
 	pending    []pulsar.MessageID // processed, not in a checkpoint yet
 	batch      []pulsar.ConsumerMessage

@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strconv"
 	"time"
 
@@ -174,7 +173,7 @@ func (p *pipeline) snapshotShards(ctx context.Context) error {
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
 		defer cancel()
 		for _, f := range files {
-			if err := p.putShardSnapshot(ctx, f.shard, f.data); err != nil {
+			if err := p.snaps.Put(ctx, shardSnapshotName(p.ns, f.shard), bytes.NewReader(f.data), int64(len(f.data))); err != nil {
 				p.m.snapshots.WithLabelValues("failed").Inc()
 				p.log.Warn("snapshot of a shard not written", "shard", f.shard, "err", err)
 				continue
@@ -196,22 +195,6 @@ func (p *pipeline) snapshotShards(ctx context.Context) error {
 // shardSnapshotName is where the snapshot of namespace ns's shard s is kept.
 func shardSnapshotName(ns string, s int) string {
 	return fmt.Sprintf("_processor/%s/state/%02d.snapshot", ns, s)
-}
-
-func (p *pipeline) putShardSnapshot(ctx context.Context, s int, data []byte) error {
-	f, err := os.CreateTemp("", "clicktrail-shard-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(f.Name())
-	_, err = f.Write(data)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return err
-	}
-	return p.snaps.Put(ctx, shardSnapshotName(p.ns, s), f.Name())
 }
 
 // readShardSnapshot returns the records and the position of shard s's latest

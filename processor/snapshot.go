@@ -2,12 +2,12 @@ package processor
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"time"
 
 	"github.com/apache/pulsar-client-go/pulsar"
@@ -23,7 +23,8 @@ import (
 // and ranges longer than the topic's retention (7 days) survive restarts.
 //
 // Every instance writes the snapshot of each of its namespaces every
-// Config.SnapshotInterval, under one name per namespace (the last write wins: every
+// Config.SnapshotInterval when it read aggregates since its last, under one name per
+// namespace (the last write wins: every
 // snapshot is consistent, and any of them will do). The format is LZ4-compressed
 // JSON lines: a header, then one line per bucket.
 
@@ -37,8 +38,8 @@ var ErrNoSnapshot = errors.New("no snapshot")
 type Snapshots interface {
 	// Get opens the snapshot name, or fails with ErrNoSnapshot.
 	Get(ctx context.Context, name string) (io.ReadCloser, error)
-	// Put stores the file at path as the snapshot name, replacing it.
-	Put(ctx context.Context, name, path string) error
+	// Put stores the size bytes r holds as the snapshot name, replacing it.
+	Put(ctx context.Context, name string, r io.Reader, size int64) error
 }
 
 // snapshotName is where namespace ns's snapshot is kept: under a folder whose name
@@ -69,14 +70,27 @@ type snapshotBucket struct {
 // WriteSnapshot writes namespace ns's part of the store to w, and reports the
 // buckets written. Takes of ns wait meanwhile.
 func (s *Store) WriteSnapshot(ns string, w io.Writer) (buckets int, err error) {
-	zw := lz4.NewWriter(w)
-	bw := bufio.NewWriterSize(zw, 64<<10)
-	enc := json.NewEncoder(bw)
+	_, buckets, err = s.writeSnapshotSince(ns, nil, w)
+	return buckets, err
+}
+
+// writeSnapshotSince is WriteSnapshot unless ns's position is since (not nil): then
+// it writes nothing and returns a nil position. Else it returns the position the
+// snapshot ends at.
+func (s *Store) writeSnapshotSince(ns string, since []byte, w io.Writer) (pos []byte, buckets int, err error) {
 	s.mu.RLock()
 	sp := s.spaces[ns]
 	if sp == nil {
 		sp = &space{}
 	}
+	if since != nil && bytes.Equal(sp.pos, since) {
+		s.mu.RUnlock()
+		return nil, 0, nil
+	}
+	zw := lz4.NewWriter(w)
+	bw := bufio.NewWriterSize(zw, 64<<10)
+	enc := json.NewEncoder(bw)
+	pos = sp.pos
 	h := snapshotHeader{Version: snapshotVersion, Namespace: ns, Written: s.now().UTC(), Pos: sp.pos, Seen: map[string]snapshotSeen{}}
 	for w, last := range sp.seen {
 		h.Seen[w] = snapshotSeen{last.seq, last.part, last.parts, last.At}
@@ -100,9 +114,12 @@ func (s *Store) WriteSnapshot(ns string, w io.Writer) (buckets int, err error) {
 		err = zw.Close()
 	}
 	if err != nil {
-		return 0, fmt.Errorf("write the snapshot of %s: %w", ns, err)
+		return nil, 0, fmt.Errorf("write the snapshot of %s: %w", ns, err)
 	}
-	return buckets, nil
+	if pos == nil {
+		pos = []byte{} // a snapshot of nothing read yet is one too
+	}
+	return pos, buckets, nil
 }
 
 // ReadSnapshot replaces namespace ns's part of the store with the snapshot r holds,
@@ -164,27 +181,20 @@ func (s *Store) Position(ns string) []byte {
 	return nil
 }
 
-// saveSnapshot writes ns's snapshot to a temporary file and puts it in snaps.
-func saveSnapshot(ctx context.Context, store *Store, snaps Snapshots, ns string) (buckets int, size int64, err error) {
-	f, err := os.CreateTemp("", "clicktrail-snapshot-*")
-	if err != nil {
-		return 0, 0, fmt.Errorf("snapshot of %s: %w", ns, err)
+// saveSnapshot puts ns's snapshot in snaps, encoded in memory (LZ4-compressed: a
+// fraction of the store) so that the store waits for the encoding only, not for a
+// disk or the object store. It writes nothing and reports skipped when ns's position
+// is still since (the snapshot already written holds everything).
+func saveSnapshot(ctx context.Context, store *Store, snaps Snapshots, ns string, since []byte) (pos []byte, buckets int, size int64, err error) {
+	var buf bytes.Buffer
+	pos, buckets, err = store.writeSnapshotSince(ns, since, &buf)
+	if err != nil || pos == nil {
+		return nil, 0, 0, err
 	}
-	defer os.Remove(f.Name())
-	buckets, err = store.WriteSnapshot(ns, f)
-	if cerr := f.Close(); err == nil {
-		err = cerr
+	if err := snaps.Put(ctx, snapshotName(ns), bytes.NewReader(buf.Bytes()), int64(buf.Len())); err != nil {
+		return nil, 0, 0, fmt.Errorf("store the snapshot of %s: %w", ns, err)
 	}
-	if err != nil {
-		return 0, 0, err
-	}
-	if fi, err := os.Stat(f.Name()); err == nil {
-		size = fi.Size()
-	}
-	if err := snaps.Put(ctx, snapshotName(ns), f.Name()); err != nil {
-		return 0, 0, fmt.Errorf("store the snapshot of %s: %w", ns, err)
-	}
-	return buckets, size, nil
+	return pos, buckets, int64(buf.Len()), nil
 }
 
 // loadSnapshot reads ns's latest snapshot from snaps into store: ErrNoSnapshot when
@@ -249,11 +259,14 @@ func (p *pipeline) snapshotEvery(ctx context.Context, every time.Duration) {
 	}
 }
 
-// writeSnapshot writes the namespace's snapshot; a failure is logged and counted,
-// and the next one tries again.
+// writeSnapshot writes the namespace's snapshot, unless no aggregate was read since
+// the last it wrote; a failure is logged and counted, and the next one tries again.
 func (p *pipeline) writeSnapshot(ctx context.Context) {
 	start := time.Now()
-	buckets, size, err := saveSnapshot(ctx, p.store, p.snaps, p.ns)
+	pos, buckets, size, err := saveSnapshot(ctx, p.store, p.snaps, p.ns, p.snapPos)
+	if err == nil && pos == nil {
+		return // nothing new
+	}
 	if err != nil {
 		if ctx.Err() == nil {
 			p.m.snapshots.WithLabelValues("failed").Inc()
@@ -261,6 +274,7 @@ func (p *pipeline) writeSnapshot(ctx context.Context) {
 		}
 		return
 	}
+	p.snapPos = pos
 	p.m.snapshots.WithLabelValues("written").Inc()
 	p.log.Debug("snapshot of the aggregates written", "buckets", buckets, "bytes", size, "took", time.Since(start).Round(time.Millisecond).String())
 }

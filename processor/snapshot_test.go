@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
-	"os"
 	"reflect"
 	"strconv"
 	"strings"
@@ -34,10 +33,13 @@ func (s *memSnapshots) Get(_ context.Context, name string) (io.ReadCloser, error
 	return io.NopCloser(bytes.NewReader(b)), nil
 }
 
-func (s *memSnapshots) Put(_ context.Context, name, path string) error {
-	b, err := os.ReadFile(path)
+func (s *memSnapshots) Put(_ context.Context, name string, r io.Reader, size int64) error {
+	b, err := io.ReadAll(r)
 	if err != nil {
 		return err
+	}
+	if int64(len(b)) != size {
+		return fmt.Errorf("put %s: %d bytes, announced %d", name, len(b), size)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -133,7 +135,7 @@ func TestDaysOutliveTheTopicInSnapshots(t *testing.T) {
 	s := NewStore(DefaultRetention, clk.now)
 	take(s, "t/ns", []feedMsg{{"w", aggID{1, 1, 1}, []*Minute{pageMinute(t0.Add(-time.Hour), "/a", "/b")}}}, 0)
 	snaps := &memSnapshots{}
-	if _, _, err := saveSnapshot(context.Background(), s, snaps, "t/ns"); err != nil {
+	if _, _, _, err := saveSnapshot(context.Background(), s, snaps, "t/ns", nil); err != nil {
 		t.Fatal(err)
 	}
 	clk.t = t0.Add(20 * 24 * time.Hour)
@@ -229,5 +231,25 @@ func TestAnInstanceStartsFromTheSnapshotOfTheAggregates(t *testing.T) {
 		t.Errorf("b read %d aggregate messages, a %d: want b to read only those after the snapshot", readByB, readByA)
 	} else {
 		t.Logf("a read %d aggregate messages, b %d after the snapshot", readByA, readByB)
+	}
+}
+
+// A snapshot is written again only once the namespace's aggregates moved on.
+func TestASnapshotIsWrittenOnlyWhenTheAggregatesMovedOn(t *testing.T) {
+	s := NewStore(DefaultRetention, (&clock{t0}).now)
+	take(s, "t/ns", []feedMsg{{"w", aggID{1, 1, 1}, []*Minute{pageMinute(t0, "/a")}}}, 0)
+	snaps := &memSnapshots{}
+	ctx := context.Background()
+	pos, _, _, err := saveSnapshot(ctx, s, snaps, "t/ns", nil)
+	if err != nil || string(pos) != "0" {
+		t.Fatalf("first snapshot at %q: %v", pos, err)
+	}
+	delete(snaps.m, snapshotName("t/ns"))
+	if again, _, _, err := saveSnapshot(ctx, s, snaps, "t/ns", pos); err != nil || again != nil || len(snaps.m) != 0 {
+		t.Errorf("nothing read since, yet a snapshot was written (position %q, err %v)", again, err)
+	}
+	take(s, "t/ns", []feedMsg{{"w", aggID{2, 1, 1}, []*Minute{pageMinute(t0, "/b")}}}, 1)
+	if next, _, _, err := saveSnapshot(ctx, s, snaps, "t/ns", pos); err != nil || string(next) != "1" || len(snaps.m) != 1 {
+		t.Errorf("after a new aggregate: position %q, %d snapshots (err %v), want 1 and one written", next, len(snaps.m), err)
 	}
 }
