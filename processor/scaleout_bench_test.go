@@ -1,7 +1,6 @@
 package processor
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"os"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/apache/pulsar-client-go/pulsar"
 
+	"github.com/clicktrail/clicktrail/internal/obs"
 	"github.com/clicktrail/clicktrail/internal/testenv"
 	"github.com/clicktrail/clicktrail/schemas"
 )
@@ -28,7 +28,7 @@ import (
 // its start to ready, and from then to processing 2,000 more events of the same
 // visitors (every shard loaded from its snapshot and the commits since).
 func BenchmarkScaleOut(b *testing.B) {
-	n := benchEnvInt(b, "CLICKTRAIL_BENCH_EVENTS", 200_000)
+	n := envInt(b, "CLICKTRAIL_BENCH_EVENTS", 200_000)
 	counts := []int{1, 2, 4}
 	if v := os.Getenv("CLICKTRAIL_BENCH_INSTANCES"); v != "" {
 		counts = nil
@@ -135,33 +135,12 @@ func publishBacklog(b testing.TB, env *testenv.Env, n int) {
 	}
 }
 
-// peakRSSMiB reads a process's peak resident set (VmHWM) from /proc.
+// peakRSSMiB reads a process's peak resident set (VmHWM).
 func peakRSSMiB(b testing.TB, pid int) float64 {
 	b.Helper()
-	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		b.Fatal(err)
+	kb := obs.ProcStatusKiB(pid, "VmHWM")
+	if kb == 0 {
+		b.Fatalf("no VmHWM for process %d", pid)
 	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if rest, ok := strings.CutPrefix(sc.Text(), "VmHWM:"); ok {
-			kb, _ := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 64)
-			return kb / 1024
-		}
-	}
-	b.Fatalf("no VmHWM for process %d", pid)
-	return 0
-}
-
-func benchEnvInt(b testing.TB, name string, def int) int {
-	v := os.Getenv(name)
-	if v == "" {
-		return def
-	}
-	n, err := strconv.Atoi(v)
-	if err != nil || n <= 0 {
-		b.Fatalf("%s=%q: want a positive number", name, v)
-	}
-	return n
+	return float64(kb) / 1024
 }

@@ -1,36 +1,16 @@
 package hostile
 
 import (
-	"bufio"
 	"context"
-	"fmt"
-	"os"
-	"strconv"
-	"strings"
 	"sync"
 	"time"
+
+	"github.com/clicktrail/clicktrail/internal/obs"
 )
 
 // RSS is a process's resident memory in KiB (VmRSS of /proc/<pid>/status), 0 when it
 // cannot be read (the process is gone).
-func RSS(pid int) int64 {
-	if pid == 0 {
-		return 0
-	}
-	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if rest, ok := strings.CutPrefix(sc.Text(), "VmRSS:"); ok {
-			kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 10, 64)
-			return kb
-		}
-	}
-	return 0
-}
+func RSS(pid int) int64 { return obs.ProcStatusKiB(pid, "VmRSS") }
 
 // Peaks keeps the highest resident memory seen of each watched process.
 type Peaks struct {
