@@ -67,17 +67,10 @@ type snapshotBucket struct {
 	Bucket *Minute `json:"bucket"`
 }
 
-// WriteSnapshot writes namespace ns's part of the store to w, and reports the
-// buckets written. Takes of ns wait meanwhile.
-func (s *Store) WriteSnapshot(ns string, w io.Writer) (buckets int, err error) {
-	_, buckets, err = s.writeSnapshotSince(ns, nil, w)
-	return buckets, err
-}
-
-// writeSnapshotSince is WriteSnapshot unless ns's position is since (not nil): then
-// it writes nothing and returns a nil position. Else it returns the position the
-// snapshot ends at.
-func (s *Store) writeSnapshotSince(ns string, since []byte, w io.Writer) (pos []byte, buckets int, err error) {
+// WriteSnapshot writes namespace ns's part of the store to w and returns the position
+// it ends at and the buckets written; Takes of ns wait meanwhile. When ns's position
+// is still since (not nil), it writes nothing and returns a nil position.
+func (s *Store) WriteSnapshot(ns string, since []byte, w io.Writer) (pos []byte, buckets int, err error) {
 	s.mu.RLock()
 	sp := s.spaces[ns]
 	if sp == nil {
@@ -187,7 +180,7 @@ func (s *Store) Position(ns string) []byte {
 // is still since (the snapshot already written holds everything).
 func saveSnapshot(ctx context.Context, store *Store, snaps Snapshots, ns string, since []byte) (pos []byte, buckets int, size int64, err error) {
 	var buf bytes.Buffer
-	pos, buckets, err = store.writeSnapshotSince(ns, since, &buf)
+	pos, buckets, err = store.WriteSnapshot(ns, since, &buf)
 	if err != nil || pos == nil {
 		return nil, 0, 0, err
 	}

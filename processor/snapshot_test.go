@@ -92,7 +92,7 @@ func TestAStoreReadBackFromItsSnapshotAnswersTheSame(t *testing.T) {
 	take(half, "t/ns", msgs[:500], 0)
 	half.Add([]*Minute{pageMinute(t0, "/another-namespace")}) // not in ns's snapshot
 	var snap bytes.Buffer
-	if _, err := half.WriteSnapshot("t/ns", &snap); err != nil {
+	if _, _, err := half.WriteSnapshot("t/ns", nil, &snap); err != nil {
 		t.Fatal(err)
 	}
 	restored := NewStore(DefaultRetention, now)
@@ -158,7 +158,7 @@ func TestABadSnapshotIsRefusedAndChangesNothing(t *testing.T) {
 	s := NewStore(DefaultRetention, (&clock{t0}).now)
 	take(s, "t/ns", []feedMsg{{"w", aggID{1, 1, 1}, []*Minute{pageMinute(t0, "/a")}}}, 0)
 	var snap bytes.Buffer
-	if _, err := s.WriteSnapshot("t/ns", &snap); err != nil {
+	if _, _, err := s.WriteSnapshot("t/ns", nil, &snap); err != nil {
 		t.Fatal(err)
 	}
 	good := snap.Bytes()
