@@ -1,37 +1,30 @@
 package processor
 
 import (
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"slices"
 	"strconv"
-	"unicode/utf8"
 
 	"github.com/apache/pulsar-client-go/pulsar"
-	"github.com/axiomhq/hyperloglog"
+	"github.com/clicktrail/clicktrail/processor/protocol"
 )
-
-// maxAggregateBytes bounds one message of the aggregates topic (its JSON), well under
-// Pulsar's 5 MB message limit.
-const maxAggregateBytes = 1 << 20
 
 // partProperty numbers the parts of an aggregate in their message properties
 // ("part/parts"), for tools; readers use the JSON.
 const partProperty = "part"
 
 // aggregateMessages encodes a as messages of the aggregates topic of at most
-// maxAggregateBytes each (see splitAggregate).
-func aggregateMessages(a *Aggregate) ([]*pulsar.ProducerMessage, error) {
-	parts := splitAggregate(a)
+// MaxAggregateBytes each (see SplitAggregate).
+func aggregateMessages(a *protocol.Aggregate) ([]*pulsar.ProducerMessage, error) {
+	parts := protocol.SplitAggregate(a)
 	msgs := make([]*pulsar.ProducerMessage, 0, len(parts))
 	for _, part := range parts {
 		b, err := json.Marshal(part)
 		if err != nil {
 			return nil, fmt.Errorf("encode aggregate %s/%d: %w", a.Writer, a.Seq, err)
 		}
-		if len(b) > maxAggregateBytes {
-			return nil, fmt.Errorf("encode aggregate %s/%d: part %d takes %d bytes, over %d", a.Writer, a.Seq, part.Part, len(b), maxAggregateBytes)
+		if len(b) > protocol.MaxAggregateBytes {
+			return nil, fmt.Errorf("encode aggregate %s/%d: part %d takes %d bytes, over %d", a.Writer, a.Seq, part.Part, len(b), protocol.MaxAggregateBytes)
 		}
 		props := map[string]string{writerProperty: a.Writer, seqProperty: strconv.FormatUint(a.Seq, 10)}
 		if len(parts) > 1 {
@@ -40,128 +33,4 @@ func aggregateMessages(a *Aggregate) ([]*pulsar.ProducerMessage, error) {
 		msgs = append(msgs, &pulsar.ProducerMessage{Key: a.Writer, Payload: b, Properties: props})
 	}
 	return msgs, nil
-}
-
-// splitAggregate cuts a into parts whose JSON takes at most maxAggregateBytes each,
-// numbered from 1 when there are several. A minute too large for one part is cut
-// too: the first piece carries its totals and visitor sketch, the others some of its
-// entries (merging the pieces gives the minute back, see Minute.Merge).
-//
-// The cut depends only on what a holds, never on how it was built: the writer (from
-// the commit it holds) and an instance recovering the aggregate (from the commit it
-// decoded) cut it alike, so a part published by one and the next part published by
-// the other add up to the whole (readers keep the first copy of each part). So the
-// entries are taken in the order of dimension and value, and each visitor sketch is
-// sized in its compact form (Estimate compacts it; that form depends on the hashes it
-// holds only, see TestAVisitorSketchCompactsToOneEncoding). Minutes whose start JSON
-// cannot hold (years outside 1 to 9999; no store keeps them) are left out.
-func splitAggregate(a *Aggregate) []*Aggregate {
-	var (
-		parts []*Aggregate
-		cur   *Aggregate
-		size  int
-	)
-	newPart := func() {
-		cur = &Aggregate{Writer: a.Writer, Seq: a.Seq}
-		parts = append(parts, cur)
-		size = aggregateBound(a.Writer)
-	}
-	newPart()
-	for _, m := range a.Minutes {
-		if y := m.Start.Year(); y < 1 || y > 9999 {
-			continue
-		}
-		if m.Visitors.Sketch == nil {
-			m.Visitors.Sketch = hyperloglog.New14()
-		}
-		m.Visitors.Estimate()
-		sk, err := m.Visitors.MarshalBinary()
-		if err != nil {
-			continue // a sketch that cannot be written counts no visitor: cannot happen
-		}
-		head := minuteJSONBound(m.Tenant) + base64.StdEncoding.EncodedLen(len(sk))
-		if len(cur.Minutes) > 0 && size+head > maxAggregateBytes {
-			newPart()
-		}
-		cm := &Minute{Tenant: m.Tenant, Start: m.Start, Visitors: m.Visitors}
-		cm.SessionsStarted, cm.SessionsEnded, cm.Bounces, cm.SessionDurationMs = m.SessionsStarted, m.SessionsEnded, m.Bounces, m.SessionDurationMs
-		cur.Minutes = append(cur.Minutes, cm)
-		size += head
-		for d, src := range m.dims() {
-			values := make([]string, 0, len(*src))
-			for v := range *src {
-				values = append(values, v)
-			}
-			slices.Sort(values)
-			for _, v := range values {
-				n := (*src)[v]
-				// Valid UTF-8 of at most maxValueBytes already, but for commits of older
-				// writers: JSON would make invalid bytes alike, and keep one of them.
-				v, _ = capValue(v, maxValueBytes)
-				entry := jsonStringBound(v) + 2 + len(strconv.FormatInt(n, 10))
-				if size+entry+dimFieldBound > maxAggregateBytes {
-					newPart()
-					cm = &Minute{Tenant: m.Tenant, Start: m.Start, Visitors: Sketch{hyperloglog.New14()}}
-					cur.Minutes = append(cur.Minutes, cm)
-					size += minuteJSONBound(m.Tenant) + emptySketchJSON
-				}
-				dst := cm.dims()[d]
-				if *dst == nil {
-					*dst = map[string]int64{}
-					size += dimFieldBound
-				}
-				(*dst)[v] += n
-				size += entry
-			}
-		}
-	}
-	if len(parts) > 1 {
-		for i, p := range parts {
-			p.Part, p.Parts = i+1, len(parts)
-		}
-	}
-	return parts
-}
-
-// Bounds of the JSON of an aggregate without its minutes, of a minute without its
-// entries and sketch, of a dimension without its entries ("utmSources":{}), and of an
-// empty sketch.
-const (
-	dimFieldBound   = 16
-	emptySketchJSON = 64
-)
-
-func aggregateBound(writer string) int { return 128 + jsonStringBound(writer) }
-
-func minuteJSONBound(tenant string) int { return 256 + jsonStringBound(tenant) }
-
-// jsonStringBound bounds the length of s encoded as a JSON string by encoding/json,
-// quotes included: escapes take 2 or 6 bytes (<, >, & and control characters 6),
-// each invalid byte becomes \ufffd, U+2028 and U+2029 are escaped.
-func jsonStringBound(s string) int {
-	n := 2
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			switch {
-			case c == '"' || c == '\\':
-				n += 2
-			case c < 0x20 || c == '<' || c == '>' || c == '&':
-				n += 6
-			default:
-				n++
-			}
-			i++
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		switch {
-		case r == utf8.RuneError && size == 1, r == '\u2028', r == '\u2029':
-			n += 6
-		default:
-			n += size
-		}
-		i += size
-	}
-	return n
 }

@@ -13,17 +13,18 @@ import (
 	"github.com/apache/pulsar-client-go/pulsar"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/clicktrail/clicktrail/processor/protocol"
 	"github.com/clicktrail/clicktrail/schemas"
 )
 
-// fullMinute is a minute of tenant whose six dimensions hold maxDistinctValues values
-// of maxValueBytes each, every byte of which JSON writes as 6 ("<").
-func fullMinute(at time.Time) *Minute {
-	m := NewMinute("acme", at)
-	for d := range numDims {
-		for i := range maxDistinctValues + 200 {
+// fullMinute is a minute of tenant whose six dimensions hold MaxDistinctValues values
+// of MaxValueBytes each, every byte of which JSON writes as 6 ("<").
+func fullMinute(at time.Time) *protocol.Minute {
+	m := protocol.NewMinute("acme", at)
+	for d := range protocol.NumDims {
+		for i := range protocol.MaxDistinctValues + 200 {
 			p := fmt.Sprintf("%d-%d-", d, i)
-			m.count(d, p+strings.Repeat("<", maxValueBytes-len(p)), int64(i+1))
+			m.Count(d, p+strings.Repeat("<", protocol.MaxValueBytes-len(p)), int64(i+1))
 		}
 	}
 	for i := range 5000 {
@@ -34,21 +35,21 @@ func fullMinute(at time.Time) *Minute {
 }
 
 // mergedJSON merges minutes, as a store does, and returns them by minute.
-func mergedJSON(t *testing.T, aggs []*Aggregate) map[int64]*Minute {
+func mergedJSON(t *testing.T, aggs []*protocol.Aggregate) map[int64]*protocol.Minute {
 	t.Helper()
-	out := map[int64]*Minute{}
+	out := map[int64]*protocol.Minute{}
 	for _, a := range aggs {
 		b, err := json.Marshal(a)
 		if err != nil {
 			t.Fatal(err)
 		}
-		var got Aggregate
+		var got protocol.Aggregate
 		if err := json.Unmarshal(b, &got); err != nil {
 			t.Fatal(err)
 		}
 		for _, m := range got.Minutes {
 			if out[m.Start.Unix()] == nil {
-				out[m.Start.Unix()] = NewMinute(m.Tenant, m.Start)
+				out[m.Start.Unix()] = protocol.NewMinute(m.Tenant, m.Start)
 			}
 			if err := out[m.Start.Unix()].Merge(m); err != nil {
 				t.Fatal(err)
@@ -59,23 +60,23 @@ func mergedJSON(t *testing.T, aggs []*Aggregate) map[int64]*Minute {
 }
 
 // An aggregate too large for one message travels as parts of at most
-// maxAggregateBytes, cutting minutes too, which add up to the whole.
+// MaxAggregateBytes, cutting minutes too, which add up to the whole.
 func TestAnAggregateIsCutIntoPartsWithinTheLimit(t *testing.T) {
-	a := &Aggregate{Writer: "w", Seq: 9}
+	a := &protocol.Aggregate{Writer: "w", Seq: 9}
 	for i := range 3 {
 		a.Minutes = append(a.Minutes, fullMinute(t0.Add(time.Duration(i)*time.Minute)))
 	}
-	a.Minutes = append(a.Minutes, NewMinute("acme", time.Date(0, 6, 1, 0, 0, 0, 0, time.UTC))) // JSON cannot hold year 0
+	a.Minutes = append(a.Minutes, protocol.NewMinute("acme", time.Date(0, 6, 1, 0, 0, 0, 0, time.UTC))) // JSON cannot hold year 0
 	msgs, err := aggregateMessages(a)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var parts []*Aggregate
+	var parts []*protocol.Aggregate
 	for i, msg := range msgs {
-		if len(msg.Payload) > maxAggregateBytes {
+		if len(msg.Payload) > protocol.MaxAggregateBytes {
 			t.Errorf("part %d takes %d bytes", i+1, len(msg.Payload))
 		}
-		var p Aggregate
+		var p protocol.Aggregate
 		if err := json.Unmarshal(msg.Payload, &p); err != nil {
 			t.Fatal(err)
 		}
@@ -87,15 +88,15 @@ func TestAnAggregateIsCutIntoPartsWithinTheLimit(t *testing.T) {
 	if len(msgs) < 6 {
 		t.Errorf("%d parts, want the minutes cut into several each", len(msgs))
 	}
-	got, want := mergedJSON(t, parts), mergedJSON(t, []*Aggregate{{Writer: "w", Seq: 9, Minutes: a.Minutes[:3]}})
+	got, want := mergedJSON(t, parts), mergedJSON(t, []*protocol.Aggregate{{Writer: "w", Seq: 9, Minutes: a.Minutes[:3]}})
 	if len(got) != 3 {
 		t.Fatalf("%d minutes after merging the parts, want 3", len(got))
 	}
 	for at, w := range want {
 		g := got[at]
-		for d, mp := range w.dims() {
-			if !maps.Equal(*g.dims()[d], *mp) {
-				t.Errorf("minute %d, dimension %d: the parts add up to %d values, the whole holds %d", at, d, len(*g.dims()[d]), len(*mp))
+		for d, mp := range w.Dims() {
+			if !maps.Equal(*g.Dims()[d], *mp) {
+				t.Errorf("minute %d, dimension %d: the parts add up to %d values, the whole holds %d", at, d, len(*g.Dims()[d]), len(*mp))
 			}
 		}
 		if g.SessionsStarted != 7 || g.SessionsEnded != 6 || g.Bounces != 5 || g.SessionDurationMs != 1<<40 || g.Visitors.Estimate() != w.Visitors.Estimate() {
@@ -103,60 +104,6 @@ func TestAnAggregateIsCutIntoPartsWithinTheLimit(t *testing.T) {
 		}
 	}
 	t.Logf("an aggregate of 3 full minutes travels as %d messages", len(msgs))
-}
-
-// The writer cuts the aggregate of its commit from what it holds, an instance
-// recovering it from the commit it decoded: both cut the same parts, byte for byte.
-func TestTheWriterAndARecoveringInstanceCutAnAggregateAlike(t *testing.T) {
-	clk := &clock{t0.Add(time.Hour)}
-	z := NewSessionizer(DefaultSessionRules(), "writer", clk.now)
-	keys := keysOfOneShard(300) // one commit, as large as 300 keys make it
-	for i := range 2000 {
-		z.Add(hostileEvent(keys[i%300], i, 1000, t0), &position{Ledger: 1, Entry: int64(i)})
-	}
-	reader := NewSessionizer(DefaultSessionRules(), "reader", clk.now)
-	for _, c := range z.Checkpoint().Commits {
-		b, err := appendCommit(nil, c)
-		if err != nil {
-			t.Fatal(err)
-		}
-		own, _ := z.Evaluate(c)
-		d, err := decodeCommit(b, func(s string) string { return s })
-		if err != nil {
-			t.Fatal(err)
-		}
-		recovered, _ := reader.Evaluate(d)
-		wm, err := aggregateMessages(own)
-		if err != nil {
-			t.Fatal(err)
-		}
-		rm, err := aggregateMessages(recovered)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(wm) != len(rm) {
-			t.Fatalf("commit %d: the writer cuts %d parts, the recovering instance %d", c.Seq, len(wm), len(rm))
-		}
-		for i := range wm {
-			if string(wm[i].Payload) != string(rm[i].Payload) {
-				t.Fatalf("commit %d: part %d differs", c.Seq, i+1)
-			}
-		}
-		if len(wm) < 2 {
-			t.Errorf("commit %d: its aggregate fits one message; the test wants several", c.Seq)
-		}
-	}
-}
-
-// keysOfOneShard returns n user keys of one shard.
-func keysOfOneShard(n int) []string {
-	var keys []string
-	for i := 0; len(keys) < n; i++ {
-		if k := fmt.Sprint("anon-", i); shardOf(k) == 0 {
-			keys = append(keys, k)
-		}
-	}
-	return keys
 }
 
 // fakeMessage is a message of a topic, for the readers' logic.
@@ -176,10 +123,9 @@ func testPipeline(now time.Time) (*pipeline, *prometheus.Registry) {
 	reg := prometheus.NewRegistry()
 	clk := &clock{now}
 	p := &pipeline{
-		writer: "me", log: slog.New(slog.NewTextHandler(io.Discard, nil)), m: newMetrics(reg),
-		store: NewStore(DefaultRetention, clk.now), now: clk.now, own: map[uint64]*Commit{},
+		log: slog.New(slog.NewTextHandler(io.Discard, nil)), m: newMetrics(reg),
+		store: NewStore(protocol.DefaultRetention, clk.Now), now: clk.Now,
 	}
-	p.z = NewSessionizer(DefaultSessionRules(), p.writer, clk.now)
 	return p, reg
 }
 
@@ -187,7 +133,7 @@ func testPipeline(now time.Time) (*pipeline, *prometheus.Registry) {
 // then a recovering instance's copy of all of them, then a late copy.
 func TestEachPartOfAnAggregateIsMergedOnce(t *testing.T) {
 	p, reg := testPipeline(t0)
-	a := &Aggregate{Writer: "w", Seq: 5}
+	a := &protocol.Aggregate{Writer: "w", Seq: 5}
 	for i := range 3 {
 		a.Minutes = append(a.Minutes, fullMinute(t0.Add(time.Duration(i)*time.Minute)))
 	}
@@ -210,7 +156,7 @@ func TestEachPartOfAnAggregateIsMergedOnce(t *testing.T) {
 	if !p.seenAggregate("w", 5) || p.seenAggregate("w", 6) {
 		t.Errorf("seen: 5 %v, 6 %v; want true, false", p.seenAggregate("w", 5), p.seenAggregate("w", 6))
 	}
-	want := mergedJSON(t, []*Aggregate{a})
+	want := mergedJSON(t, []*protocol.Aggregate{a})
 	got := p.store.Minutes("acme", t0, t0.Add(time.Hour))
 	for at, w := range want {
 		g := got[time.Unix(at, 0).UTC()]
@@ -223,16 +169,12 @@ func TestEachPartOfAnAggregateIsMergedOnce(t *testing.T) {
 	}
 }
 
-// What the readers cannot decode is skipped with a metric, never retried: they read on.
-func TestUndecodableMessagesAreSkipped(t *testing.T) {
+// What the aggregates' reader cannot decode is skipped with a metric, never retried:
+// it reads on. (The session-state log's: see protocol's machine tests.)
+func TestUndecodableAggregatesAreSkipped(t *testing.T) {
 	p, reg := testPipeline(t0)
 	p.takeAggregate(fakeMessage{payload: []byte("not an aggregate")})
-	if err := p.take(t.Context(), fakeMessage{payload: []byte{commitVersion, 200}, props: map[string]string{writerProperty: "other", seqProperty: "1"}}); err != nil {
-		t.Errorf("an undecodable commit stops the reader: %v", err)
-	}
-	for _, topic := range []string{schemas.TopicAggregates, schemas.TopicSessionState} {
-		if n := counter(t, reg, "clicktrail_processor_skipped_messages_total", topic); n != 1 {
-			t.Errorf("%d messages of %s skipped, want 1", n, topic)
-		}
+	if n := counter(t, reg, "clicktrail_processor_skipped_messages_total", schemas.TopicAggregates); n != 1 {
+		t.Errorf("%d messages of %s skipped, want 1", n, schemas.TopicAggregates)
 	}
 }

@@ -6,14 +6,17 @@ import (
 	"net/http/httptest"
 	"testing"
 	"time"
+
+	"github.com/clicktrail/clicktrail/processor/protocol"
 )
 
 func TestStatsAPI(t *testing.T) {
-	store := NewStore(DefaultRetention, (&clock{t0}).now)
-	z := NewSessionizer(DefaultSessionRules(), "me", (&clock{t0}).now)
-	z.Add(ev{0, "m1", "", "/pricing", "https://news.example/a", "news", ""}.event(), nil)
-	z.Add(ev{time.Minute, "m2", "", "/docs", "", "", ""}.event(), nil)
-	publish(t, store, play(t, z, checkpoint(t, z)))
+	store := NewStore(protocol.DefaultRetention, (&clock{t0}).Now)
+	z := protocol.NewSessionizer(protocol.DefaultSessionRules(), "me", (&clock{t0}).Now)
+	z.Add(ev{0, "m1", "", "/pricing", "https://news.example/a", "news", ""}.Event(), nil)
+	z.Add(ev{time.Minute, "m2", "", "/docs", "", "", ""}.Event(), nil)
+	_, aggs := committed(t, z)
+	publish(t, store, aggs)
 	api := &statsAPI{store: store, keys: map[string][]string{"acme": {"secret"}}, now: func() time.Time { return t0.Add(2 * time.Minute) }}
 
 	tests := []struct {
@@ -61,16 +64,17 @@ func TestStatsAPI(t *testing.T) {
 }
 
 func TestAStoreQuerySumsMinutesIntoIntervals(t *testing.T) {
-	store := NewStore(DefaultRetention, (&clock{t0}).now)
-	z := NewSessionizer(DefaultSessionRules(), "me", (&clock{t0}).now)
+	store := NewStore(protocol.DefaultRetention, (&clock{t0}).Now)
+	z := protocol.NewSessionizer(protocol.DefaultSessionRules(), "me", (&clock{t0}).Now)
 	for i, v := range []ev{
 		{0, "a", "", "/", "https://news.example/", "", ""},
 		{2 * time.Minute, "b", "", "/p", "", "", ""},
 		{7 * time.Minute, "c", "", "/p", "", "", ""},
 	} {
-		z.Add(v.event(), &position{Ledger: 1, Entry: int64(i)})
+		z.Add(v.Event(), &protocol.Position{Ledger: 1, Entry: int64(i)})
 	}
-	publish(t, store, play(t, NewSessionizer(DefaultSessionRules(), "reader", (&clock{t0}).now), checkpoint(t, z)))
+	_, aggs := committed(t, z)
+	publish(t, store, aggs)
 	st, err := store.Query("acme", t0, t0.Add(10*time.Minute), 5*time.Minute, 10, t0.Add(8*time.Minute))
 	if err != nil {
 		t.Fatal(err)
@@ -87,52 +91,17 @@ func TestAStoreQuerySumsMinutesIntoIntervals(t *testing.T) {
 }
 
 // publish merges aggregates into store as they travel: through JSON.
-func publish(t *testing.T, store *Store, aggs []*Aggregate) {
+func publish(t *testing.T, store *Store, aggs []*protocol.Aggregate) {
 	t.Helper()
 	for _, a := range aggs {
 		b, err := json.Marshal(a)
 		if err != nil {
 			t.Fatal(err)
 		}
-		var got Aggregate
+		var got protocol.Aggregate
 		if err := json.Unmarshal(b, &got); err != nil {
 			t.Fatal(err)
 		}
 		store.Add(got.Minutes)
-	}
-}
-
-// Two instances expiring the same orphaned key both publish its close; whoever reads
-// the session-state topic counts it once.
-func TestASessionClosedByTwoInstancesIsCountedOnce(t *testing.T) {
-	clk := &clock{t0}
-	owner := NewSessionizer(DefaultSessionRules(), "owner", clk.now)
-	b := NewSessionizer(DefaultSessionRules(), "b", clk.now)
-	c := NewSessionizer(DefaultSessionRules(), "c", clk.now)
-	d := NewSessionizer(DefaultSessionRules(), "d", clk.now) // reads only
-	owner.Add(ev{0, "m1", "", "/", "", "", ""}.event(), &position{Ledger: 1})
-	log := checkpoint(t, owner)
-	for _, z := range []*Sessionizer{b, c, d} {
-		play(t, z, log)
-	}
-	// The owner left; b and c both expire the key, before reading each other's close.
-	clk.t = clk.t.Add(time.Hour)
-	b.Expire()
-	c.Expire()
-	cb, cc := b.Checkpoint(), c.Checkpoint()
-	if len(cb.Closed) != 1 || len(cc.Closed) != 1 {
-		t.Fatalf("b closed %d sessions and c %d, want 1 each", len(cb.Closed), len(cc.Closed))
-	}
-	log = append(cb.Commits, cc.Commits...)
-	for _, z := range []*Sessionizer{b, c, d} {
-		store := NewStore(DefaultRetention, (&clock{t0}).now)
-		publish(t, store, play(t, z, log))
-		st, err := store.Query("acme", t0, t0.Add(time.Hour), time.Hour, 10, t0)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if st.Totals.SessionsEnded != 1 || st.Totals.Bounces != 1 {
-			t.Errorf("%s counts %d ended sessions and %d bounces, want 1 and 1", z.self, st.Totals.SessionsEnded, st.Totals.Bounces)
-		}
 	}
 }

@@ -18,6 +18,7 @@ import (
 
 	"github.com/clicktrail/clicktrail/internal/obs"
 	"github.com/clicktrail/clicktrail/internal/testenv"
+	"github.com/clicktrail/clicktrail/processor/protocol"
 	"github.com/clicktrail/clicktrail/schemas"
 )
 
@@ -40,7 +41,7 @@ func benchEvents(n, visitors int) [][]byte {
 // pipeline does it (without Pulsar): the per-core ceiling of the processor.
 func BenchmarkSessionize(b *testing.B) {
 	raw := benchEvents(100_000, 20_000)
-	z := NewSessionizer(DefaultSessionRules(), "bench", time.Now)
+	z := protocol.NewSessionizer(protocol.DefaultSessionRules(), "bench", time.Now)
 	var buf []byte
 	b.ReportAllocs()
 	b.ResetTimer()
@@ -51,11 +52,11 @@ func BenchmarkSessionize(b *testing.B) {
 			b.Fatal(err)
 		}
 		// A new position each time, so replays are processed, not skipped.
-		z.Add(e, &position{Ledger: 1, Entry: int64(i)})
+		z.Add(e, &protocol.Position{Ledger: 1, Entry: int64(i)})
 		if i%20_000 == 0 {
 			// Checkpoint, encode and read back, as the pipeline does.
 			for _, c := range z.Checkpoint().Commits {
-				if buf, err = appendCommit(buf[:0], c); err != nil {
+				if buf, err = protocol.AppendCommit(buf[:0], c); err != nil {
 					b.Fatal(err)
 				}
 				z.Evaluate(c)
@@ -74,11 +75,11 @@ func BenchmarkSessionizerOnly(b *testing.B) {
 		e, _ := schemas.DecodeStored(raw)
 		evs = append(evs, e)
 	}
-	z := NewSessionizer(DefaultSessionRules(), "bench", time.Now)
+	z := protocol.NewSessionizer(protocol.DefaultSessionRules(), "bench", time.Now)
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := range b.N {
-		z.Add(evs[i%len(evs)], &position{Ledger: 1, Entry: int64(i)})
+		z.Add(evs[i%len(evs)], &protocol.Position{Ledger: 1, Entry: int64(i)})
 		if i%20_000 == 0 {
 			for _, c := range z.Checkpoint().Commits {
 				z.Evaluate(c)
@@ -96,7 +97,7 @@ func BenchmarkMemoryPerOpenSession(b *testing.B) {
 		runtime.GC()
 		var before, after runtime.MemStats
 		runtime.ReadMemStats(&before)
-		z := NewSessionizer(DefaultSessionRules(), "bench", time.Now)
+		z := protocol.NewSessionizer(protocol.DefaultSessionRules(), "bench", time.Now)
 		at := time.Now()
 		for i := range n {
 			// Each event is built, added and dropped: what stays is the sessionizer's.
@@ -107,7 +108,7 @@ func BenchmarkMemoryPerOpenSession(b *testing.B) {
 				Timestamp: schemas.NewTime(at), Enrichment: &schemas.Enrichment{Browser: c("Firefox"), OS: c("Linux"), DeviceType: c("desktop")}}
 			e.Ctx.Page = schemas.Page{URL: c("https://shop.example/pricing"), Path: c("/pricing"), Referrer: c("https://search.example/?q=shoes")}
 			e.Ctx.Campaign.Source = c("newsletter")
-			z.Add(e, &position{Ledger: 1, Entry: int64(i)})
+			z.Add(e, &protocol.Position{Ledger: 1, Entry: int64(i)})
 		}
 		for _, c := range z.Checkpoint().Commits {
 			z.Evaluate(c)
@@ -192,7 +193,7 @@ func BenchmarkBacklog(b *testing.B) {
 		cpu := obs.ProcessCPU() - cpu0
 		// Every event counts but the client retries (duplicates) and the few the
 		// generator's gaps push more than 10 minutes past now (outside the window).
-		want := int64(n - counter(b, reg, "clicktrail_processor_events_total", Duplicate.String(), Outside.String()))
+		want := int64(n - counter(b, reg, "clicktrail_processor_events_total", protocol.Duplicate.String(), protocol.Outside.String()))
 		for deadline := time.Now().Add(time.Minute); ; time.Sleep(10 * time.Millisecond) {
 			st, err := p.store.Query("bench", time.Now().Add(-6*time.Hour), time.Now().Add(6*time.Hour), time.Hour, 1, time.Now())
 			if err != nil {
@@ -204,7 +205,7 @@ func BenchmarkBacklog(b *testing.B) {
 			}
 			if time.Now().After(deadline) {
 				var outcomes []string
-				for _, o := range []Outcome{Counted, Started, Duplicate, Late, Replayed, Outside, Invalid} {
+				for _, o := range []protocol.Outcome{protocol.Counted, protocol.Started, protocol.Duplicate, protocol.Late, protocol.Replayed, protocol.Outside, protocol.Invalid} {
 					outcomes = append(outcomes, fmt.Sprintf("%s %d", o, counter(b, reg, "clicktrail_processor_events_total", o.String())))
 				}
 				b.Fatalf("the dashboard shows %d events a minute after all %d were acknowledged, want %d (events by outcome: %s)", got, n, want, strings.Join(outcomes, ", "))

@@ -7,6 +7,7 @@ import (
 	"github.com/clicktrail/clicktrail/internal/flagenv"
 	"github.com/clicktrail/clicktrail/internal/pulsarx"
 	"github.com/clicktrail/clicktrail/internal/s3x"
+	"github.com/clicktrail/clicktrail/processor/protocol"
 )
 
 // maxRetention is the longest Config.Retention: the longest range the stats API
@@ -61,7 +62,7 @@ func DefaultConfig() Config {
 		Addr: "127.0.0.1:8089", PulsarURL: pulsarx.DefaultURL, SourcesFile: "deploy/local/sources.yaml",
 		Inactivity: 30 * time.Minute, MaxDuration: 24 * time.Hour,
 		CheckpointInterval: 500 * time.Millisecond, CheckpointEvents: 20000,
-		ShutdownGrace: 15 * time.Second, Retention: DefaultRetention, Keep: DefaultKeep, Log: flagenv.DefaultLog(),
+		ShutdownGrace: 15 * time.Second, Retention: protocol.DefaultRetention, Keep: DefaultKeep, Log: flagenv.DefaultLog(),
 		SnapshotInterval: time.Minute,
 		S3:               flagenv.S3{S3Endpoint: s3x.DefaultEndpoint, S3AccessKey: s3x.DefaultAccessKey, S3SecretKey: s3x.DefaultSecretKey, Bucket: s3x.DefaultBucket},
 	}

@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/clicktrail/clicktrail/processor/protocol"
 )
 
 func TestRetentionSetting(t *testing.T) {
@@ -12,7 +14,7 @@ func TestRetentionSetting(t *testing.T) {
 		retention time.Duration
 		wantErr   bool
 	}{
-		{"the default is valid", DefaultRetention, false},
+		{"the default is valid", protocol.DefaultRetention, false},
 		{"an hour is valid", time.Hour, false},
 		{"93 days are valid", maxRange, false},
 		{"less than an hour is refused", 59 * time.Minute, true},

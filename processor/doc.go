@@ -7,6 +7,18 @@
 // subscription "processor" (auto-split hash ranges, no out-of-order delivery), so all
 // events of one user key go, in order, to one instance at a time.
 //
+// # Two layers
+//
+// Package protocol holds the logic, free of Pulsar types: the sessionizer, the
+// commits and their evaluation, the shards and their snapshots, and the checkpoint
+// state machine (protocol.Machine), which reads and writes only through small
+// interfaces (the session-state log, the sessions and aggregates outputs, the
+// acknowledgements, the object store). Its tests run every step of the protocol in
+// memory, deterministically: rebalances, crashes at each step of a checkpoint,
+// commits stored twice or landing late. This package puts those interfaces on
+// Pulsar's topics (statelog.go), runs the consumer loop (pipeline.go), and serves the
+// dashboard from the store; its tests run against a real broker.
+//
 // # State, commits and checkpoints
 //
 // The state of a user key is its open session, the messageIds seen in it and the
@@ -21,7 +33,7 @@
 //  1. publishes the sessions that closed to the sessions topic and flushes them;
 //  2. sends its commits (each at most a megabyte, in one producer's order);
 //  3. reads the session-state topic up to them and evaluates every commit it meets,
-//     its own included (Sessionizer.Evaluate);
+//     its own included (protocol.Sessionizer.Evaluate);
 //  4. publishes the aggregates of its commits that count to the aggregates topic;
 //  5. once those are flushed, acknowledges the events the commits hold.
 //
@@ -61,7 +73,7 @@
 // or, when it takes more than a megabyte, in parts numbered from 1. It is derived from
 // the session-state topic, the same way by anyone (the cut into parts too), so a
 // writer that dies between steps 3 and 4 is replaced: every instance that read a
-// counting commit and has not seen all of its aggregate within recoverAfter publishes
+// counting commit and has not seen all of its aggregate within RecoverAfter publishes
 // it. Repeats (the dead writer's own copy landing late, several instances recovering
 // it) carry the same counts; readers keep the first copy of each part (a writer's ids
 // appear in increasing order, so one (number, part) per writer suffices). Every instance tails the aggregates topic from the
@@ -135,13 +147,13 @@
 // 400 days by day. A range is read at the coarsest resolution its interval and start
 // allow (a range starting before the minutes kept needs whole hours, before the hours
 // kept whole days), so 90 days are 90 buckets. Merging is commutative and associative
-// under the bound on named values (see Minute.count), so an hour or a day holds
+// under the bound on named values (see Minute.Count), so an hour or a day holds
 // exactly the numbers of its minutes, and a range read by minute, hour or day gives the
 // same totals, series, visitors and top lists.
 //
 // # Session rules and late events
 //
-// See Sessionizer. Sessions are ordered by corrected event time. An event older than
+// See protocol.Sessionizer. Sessions are ordered by corrected event time. An event older than
 // the open session's last event is counted in that session (and in the aggregates of
 // its own minute) when it lies within Inactivity before the session's start; it never
 // changes the entry page or the exit page. An event older than that belongs to a
@@ -166,7 +178,7 @@
 //     (the value's 64-bit FNV-1a hash), among all the values it was given. The rule
 //     does not depend on the order of events or of partial aggregates, nor on how they
 //     were cut into commits and messages, so every instance, and the writer and the
-//     instance recovering its aggregate, compute the same numbers (see Minute.count).
+//     instance recovering its aggregate, compute the same numbers (see Minute.Count).
 //     Totals never depend on it; only which values are named does.
 //   - Commits. Each commit encodes to at most 1 MiB: a key's part of it is its
 //     record's exact encoded size plus a bound of what its contributions add (entries

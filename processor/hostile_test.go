@@ -12,6 +12,8 @@ import (
 	"github.com/apache/pulsar-client-go/pulsar"
 
 	"github.com/clicktrail/clicktrail/internal/testenv"
+	"github.com/clicktrail/clicktrail/processor/protocol"
+	"github.com/clicktrail/clicktrail/processor/protocol/protocoltest"
 	"github.com/clicktrail/clicktrail/schemas"
 )
 
@@ -19,7 +21,7 @@ import (
 // whose path is 30,000 characters, made one commit of about 5.5 MB, which the broker
 // refused; the processor exited, and after every restart died the same way on the
 // redelivered events (all at once, as one backlog, as here). Now it keeps running, commits them in pieces the broker takes,
-// and the dashboard counts them (paths cut to maxValueBytes).
+// and the dashboard counts them (paths cut to MaxValueBytes).
 func TestOneVisitorsHugePagePathsAreCommittedAndCounted(t *testing.T) {
 	env := testenv.New(t)
 	cfg := testConfig(t, env)
@@ -90,8 +92,8 @@ func TestOneVisitorsHugePagePathsAreCommittedAndCounted(t *testing.T) {
 		t.Errorf("%d pages listed, want %d", len(st.Pages), events)
 	}
 	for _, p := range st.Pages {
-		if len(p.Name) != maxValueBytes || p.Count != 1 {
-			t.Errorf("page %.20q… of %d bytes counted %d times, want %d bytes counted once", p.Name, len(p.Name), p.Count, maxValueBytes)
+		if len(p.Name) != protocol.MaxValueBytes || p.Count != 1 {
+			t.Errorf("page %.20q… of %d bytes counted %d times, want %d bytes counted once", p.Name, len(p.Name), p.Count, protocol.MaxValueBytes)
 			break
 		}
 	}
@@ -112,9 +114,9 @@ func TestOneVisitorsHugePagePathsAreCommittedAndCounted(t *testing.T) {
 	// The session closes after the idle timeout, its pages cut too.
 	sessions := readSessions(t, env.Client(), env.Topic(schemas.TopicSessions), 1, 60*time.Second)
 	for _, s := range sessions {
-		if s.EventCount != events || len(s.EntryPage) > maxSessionValueBytes || len(s.ExitPage) > maxSessionValueBytes {
+		if s.EventCount != events || len(s.EntryPage) > protocol.MaxSessionValueBytes || len(s.ExitPage) > protocol.MaxSessionValueBytes {
 			t.Errorf("session of %d events, entry page of %d bytes, exit page of %d; want %d events and pages of at most %d bytes",
-				s.EventCount, len(s.EntryPage), len(s.ExitPage), events, maxSessionValueBytes)
+				s.EventCount, len(s.EntryPage), len(s.ExitPage), events, protocol.MaxSessionValueBytes)
 		}
 	}
 }
@@ -139,7 +141,7 @@ func TestAKeyOutgrowingACommitIsCheckpointedMidBatch(t *testing.T) {
 	base := time.Now().UTC().Add(-30 * time.Minute).Truncate(time.Minute)
 	var rounds [][]*schemas.Event
 	for i := range events {
-		e := hostileEvent("bulky-visitor", i, 300, base)
+		e := protocoltest.Hostile("bulky-visitor", i, 300, base)
 		e.Tenant = env.Tenant
 		e.Context, _ = json.Marshal(e.Ctx)
 		rounds = append(rounds, []*schemas.Event{e})

@@ -15,6 +15,7 @@ import (
 
 	"github.com/clicktrail/clicktrail/internal/obs"
 	"github.com/clicktrail/clicktrail/internal/testenv"
+	"github.com/clicktrail/clicktrail/processor/protocol"
 	"github.com/clicktrail/clicktrail/schemas"
 )
 
@@ -175,7 +176,7 @@ func TestAKeyMovingWhileItsSessionIsOpenKeepsTheSession(t *testing.T) {
 		t.Fatalf("%d sessions closed, want 1", len(got))
 	}
 	for _, s := range got {
-		if s.EventCount != 4 || s.EntryPage != "/step/0" || s.ExitPage != "/step/3" || s.SessionID != SessionID("mover", "mover-0") {
+		if s.EventCount != 4 || s.EntryPage != "/step/0" || s.ExitPage != "/step/3" || s.SessionID != protocol.SessionID("mover", "mover-0") {
 			t.Errorf("the session %+v, want 4 events from /step/0 to /step/3 under the first event's session id", s)
 		}
 	}

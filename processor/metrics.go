@@ -1,6 +1,10 @@
 package processor
 
-import "github.com/prometheus/client_golang/prometheus"
+import (
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/clicktrail/clicktrail/processor/protocol"
+)
 
 type metrics struct {
 	events         *prometheus.CounterVec // by tenant and outcome
@@ -10,7 +14,7 @@ type metrics struct {
 	lag            *prometheus.GaugeVec   // by namespace
 	checkpoint     prometheus.Histogram   // seconds
 	acked          prometheus.Counter
-	commits        *prometheus.CounterVec // written, read, overtaken, marker
+	commits        *prometheus.CounterVec // written, read, overtaken, repeated, marker
 	stateRecords   *prometheus.CounterVec // written, read
 	aggregates     *prometheus.CounterVec // published, recovered, merged, repeated
 	commitBytes    prometheus.Histogram   // encoded size of the commits written
@@ -60,11 +64,11 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		}),
 		commits: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "clicktrail_processor_commits_total",
-			Help: "Commits (messages of the session-state topic) written by this instance, read, and read as overtaken (not counted: their writer started from an outdated state); markers written before taking over keys.",
+			Help: "Commits (messages of the session-state topic) written by this instance, read, read as overtaken (not counted: their writer started from an outdated state), read again (a second copy of this instance's own, skipped); markers written before taking over keys.",
 		}, []string{"direction"}),
 		aggregates: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "clicktrail_processor_aggregates_total",
-			Help: "Aggregate messages published for this instance's commits, published for another writer's (recovered), read and merged, and read as repeats (ignored).",
+			Help: "Aggregate messages published (for this instance's commits and for others it recovered), aggregates of other writers' commits recovered (their writer died before publishing them), messages read and merged, and read as repeats (ignored).",
 		}, []string{"outcome"}),
 	}
 	m.commitBytes = prometheus.NewHistogram(prometheus.HistogramOpts{
@@ -103,4 +107,14 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 	reg.MustRegister(m.snapshots, m.shards, m.events, m.badEvents, m.openSessions, m.sessionsClosed, m.lag, m.checkpoint, m.acked, m.commits, m.stateRecords, m.aggregates,
 		m.commitBytes, m.skipped, m.valuesCapped, m.refused, m.minutesDropped, m.storeBuckets)
 	return m
+}
+
+// protocol returns the metrics the protocol's Machine of namespace ns counts.
+func (m *metrics) protocol(ns string) protocol.Metrics {
+	return protocol.Metrics{
+		Commits: m.commits, StateRecords: m.stateRecords, Skipped: m.skipped, Snapshots: m.snapshots,
+		SessionsClosed: m.sessionsClosed, Aggregates: m.aggregates, Checkpoint: m.checkpoint, CommitBytes: m.commitBytes,
+		Acked: m.acked, ValuesCapped: m.valuesCapped, Refused: m.refused,
+		OpenSessions: m.openSessions.WithLabelValues(ns), Shards: m.shards.WithLabelValues(ns),
+	}
 }

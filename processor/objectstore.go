@@ -8,6 +8,7 @@ import (
 	"github.com/minio/minio-go/v7"
 
 	"github.com/clicktrail/clicktrail/internal/s3x"
+	"github.com/clicktrail/clicktrail/processor/protocol"
 )
 
 // s3Snapshots keeps snapshots in a bucket of an S3-compatible object store.
@@ -35,7 +36,7 @@ func (s *s3Snapshots) Get(ctx context.Context, name string) (io.ReadCloser, erro
 		}
 		switch minio.ToErrorResponse(err).Code {
 		case "NoSuchKey", "NoSuchBucket":
-			return nil, ErrNoSnapshot
+			return nil, protocol.ErrNoSnapshot
 		}
 		return nil, fmt.Errorf("get %s from bucket %s: %w", name, s.bucket, err)
 	}

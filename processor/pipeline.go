@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -13,14 +12,8 @@ import (
 	"github.com/apache/pulsar-client-go/pulsar"
 
 	"github.com/clicktrail/clicktrail/internal/sources"
+	"github.com/clicktrail/clicktrail/processor/protocol"
 	"github.com/clicktrail/clicktrail/schemas"
-)
-
-// Message properties of commits and aggregates: their writer and sequence number, so
-// that an instance recognises its own commits without decoding them.
-const (
-	writerProperty = "writer"
-	seqProperty    = "seq"
 )
 
 // expireEvery is how often quiet sessions are looked for.
@@ -34,86 +27,52 @@ const (
 	maxBatch    = 10000
 )
 
-// pipeline processes one namespace: it consumes the events through the Key_Shared
-// subscription, keeps the sessionizer, writes closed sessions, commits and
-// aggregates, and tails the session-state topic (into the sessionizer) and the
-// aggregates topic (into the store).
-//
-// Delivery: an event is acknowledged only after the sessions it closed are flushed,
-// the commit holding it is flushed and read back as counting, and its aggregate is
-// flushed. A crash redelivers the unacknowledged events; the key's committed position
-// makes the replay idempotent. A crash between the sessions flush and the commit
-// republishes those sessions (same sessionId): the sessions topic is at least once. A
-// crash between the commit and its aggregate leaves the aggregate to the other
-// instances (recoverAfter).
+// pipeline processes one namespace on Pulsar: it consumes the events through the
+// Key_Shared subscription and hands them to the protocol's Machine (sessions,
+// commits, aggregates, shards: see package protocol), whose ports are the
+// session-state, sessions and aggregates topics (statelog.go); and it tails the
+// aggregates topic into the store.
 type pipeline struct {
-	cfg     Config
-	writer  string // this run's writer id: instance name and a random suffix
-	markers uint64 // markers this run wrote to the session-state topic (see sync)
-	ns      string // tenant/namespace, for logs and metrics
-	log     *slog.Logger
-	m       *metrics
-	store   *Store
-	snaps   Snapshots // nil: none
-	rules   SessionRules
-	z       *Sessionizer
-	now     func() time.Time
+	cfg   Config
+	ns    string // tenant/namespace, for logs and metrics
+	log   *slog.Logger
+	m     *metrics
+	store *Store
+	snaps protocol.Snapshots // nil: none
+	now   func() time.Time
+	mc    *protocol.Machine
 
 	client     pulsar.Client
-	stateTopic string
 	consumer   pulsar.Consumer
-	reader     pulsar.Reader // session-state, from its end at start
 	aggReader  pulsar.Reader // aggregates
-	state      pulsar.Producer
+	state      *stateLog
 	sessions   pulsar.Producer
 	aggregates pulsar.Producer
 
-	// The shards whose keys this instance holds (see shards.go), when each last had
-	// an event, and the last message of the session-state topic read.
-	served    [stateShards]bool
-	lastEvent [stateShards]time.Time
-	lastRead  pulsar.MessageID
-	lastSnap  time.Time
-	snapPos   []byte // the aggregates position of the last snapshot written (writeSnapshot)
+	lastSnap time.Time
+	snapPos  []byte // the aggregates position of the last snapshot written (writeSnapshot)
 
-	pending    []pulsar.MessageID // processed, not in a checkpoint yet
 	batch      []pulsar.ConsumerMessage
+	keys       []string // the batch's keys
 	lastExpire time.Time
-	buf        []byte
-
-	// The checkpoint written and not read back yet (at most one), and its commits.
-	flight *flight
-	own    map[uint64]*Commit
-	// written is signalled when a commit of this instance is persisted: read it back.
-	written chan struct{}
-	// asyncErr receives the first error of a send or acknowledgement that runs on.
-	asyncErr chan error
-	// acking counts checkpoints whose aggregates are being published.
-	acking  sync.WaitGroup
-	overrun bool     // an own commit did not count
-	orphans []orphan // other writers' counting commits whose aggregate was not seen
 
 	tailWG sync.WaitGroup
 }
 
-func newPipeline(client pulsar.Client, cfg Config, src *sources.Source, instance string, store *Store, snaps Snapshots, m *metrics, log *slog.Logger) (*pipeline, error) {
+func newPipeline(client pulsar.Client, cfg Config, src *sources.Source, instance string, store *Store, snaps protocol.Snapshots, m *metrics, log *slog.Logger) (*pipeline, error) {
 	loc, err := src.Location()
 	if err != nil {
 		return nil, err
 	}
 	var nonce [4]byte
 	_, _ = rand.Read(nonce[:])
-	rules := SessionRules{Inactivity: cfg.Inactivity, MaxDuration: cfg.MaxDuration, Location: loc, IdleTimeout: cfg.IdleTimeout, Retention: cfg.Retention}
+	writer := instance + "-" + hex.EncodeToString(nonce[:])
 	p := &pipeline{
-		cfg: cfg, writer: instance + "-" + hex.EncodeToString(nonce[:]), ns: src.Tenant + "/" + src.Namespace,
-		store: store, snaps: snaps, rules: rules, client: client, m: m, now: time.Now, own: map[uint64]*Commit{},
-		written: make(chan struct{}, 1), asyncErr: make(chan error, 1),
+		cfg: cfg, ns: src.Tenant + "/" + src.Namespace, store: store, snaps: snaps, client: client, m: m, now: time.Now,
 		log: log.With("tenant", src.Tenant, "namespace", src.Namespace),
 	}
-	p.z = NewSessionizer(rules, p.writer, p.now)
-	p.rules = p.z.rules // with the defaults filled in
 	topic := func(name string) string { return schemas.Topic(src.Tenant, src.Namespace, name) }
-	p.stateTopic = topic(schemas.TopicSessionState)
+	p.state = &stateLog{client: client, topic: topic(schemas.TopicSessionState)}
 	fail := func(err error) (*pipeline, error) {
 		p.close()
 		return nil, err
@@ -130,18 +89,18 @@ func newPipeline(client pulsar.Client, cfg Config, src *sources.Source, instance
 		return fail(fmt.Errorf("read %s: %w", topic(schemas.TopicAggregates), err))
 	}
 	// The session state is read from its end: a shard's state is loaded when its keys
-	// first arrive (see load).
-	if p.reader, err = client.CreateReader(pulsar.ReaderOptions{
-		Topic: p.stateTopic, StartMessageID: pulsar.LatestMessageID(), ReceiverQueueSize: 1000,
+	// first arrive (see protocol.Machine.Before).
+	if p.state.reader, err = client.CreateReader(pulsar.ReaderOptions{
+		Topic: p.state.topic, StartMessageID: pulsar.LatestMessageID(), ReceiverQueueSize: 1000,
 	}); err != nil {
-		return fail(fmt.Errorf("read %s: %w", topic(schemas.TopicSessionState), err))
+		return fail(fmt.Errorf("read %s: %w", p.state.topic, err))
 	}
-	// Commits are up to maxCommitBytes each: no batching, so each is one entry.
-	if p.state, err = client.CreateProducer(pulsar.ProducerOptions{
-		Topic: topic(schemas.TopicSessionState), CompressionType: pulsar.LZ4, DisableBatching: true,
+	// Commits are up to 1 MiB each: no batching, so each is one entry.
+	if p.state.prod, err = client.CreateProducer(pulsar.ProducerOptions{
+		Topic: p.state.topic, CompressionType: pulsar.LZ4, DisableBatching: true,
 		MaxPendingMessages: 1000,
 	}); err != nil {
-		return fail(fmt.Errorf("produce to %s: %w", topic(schemas.TopicSessionState), err))
+		return fail(fmt.Errorf("produce to %s: %w", p.state.topic, err))
 	}
 	if p.aggregates, err = client.CreateProducer(pulsar.ProducerOptions{
 		Topic: topic(schemas.TopicAggregates), CompressionType: pulsar.LZ4, DisableBatching: true,
@@ -165,12 +124,17 @@ func newPipeline(client pulsar.Client, cfg Config, src *sources.Source, instance
 	}); err != nil {
 		return fail(fmt.Errorf("subscribe %s to %s: %w", schemas.SubscriptionProcessor, topic(schemas.TopicEvents), err))
 	}
+	p.mc = protocol.NewMachine(protocol.Config{
+		Rules:  protocol.SessionRules{Inactivity: cfg.Inactivity, MaxDuration: cfg.MaxDuration, Location: loc, IdleTimeout: cfg.IdleTimeout, Retention: cfg.Retention},
+		Writer: writer, Namespace: p.ns, Now: p.now,
+		Log: p.state, Out: &outputs{sessions: p.sessions, aggregates: p.aggregates, m: m, log: p.log}, Acker: acker{p.consumer},
+		Snapshots: snaps, Seen: p.seenAggregate, Metrics: m.protocol(p.ns), Logger: p.log,
+	})
 	return p, nil
 }
 
 // run processes until ctx ends, then writes a last checkpoint (within ShutdownGrace)
-// and returns. ready is called once the aggregates and the session state have been
-// read to their ends.
+// and returns. ready is called once the aggregates have been read to their end.
 func (p *pipeline) run(ctx context.Context, ready func()) error {
 	// Aggregates first: the commits read next whose aggregate is already there need no
 	// recovery.
@@ -190,17 +154,18 @@ func (p *pipeline) run(ctx context.Context, ready func()) error {
 		p.tailWG.Add(1)
 		go p.snapshotEvery(tailCtx, p.cfg.SnapshotInterval)
 	}
-	if err := p.catchUp(ctx); err != nil {
+	if err := p.mc.CatchUp(ctx); err != nil {
 		stopTail()
 		p.tailWG.Wait()
 		p.close()
 		return err
 	}
-	p.log.Info("pipeline ready: aggregates loaded; each shard of the session state loads when its keys arrive", "writer", p.writer)
+	p.log.Info("pipeline ready: aggregates loaded; each shard of the session state loads when its keys arrive", "writer", p.mc.Writer())
 	ready()
 	err := p.loop(ctx)
 	stopTail()
 	p.tailWG.Wait()
+	p.mc.Wait()
 	if p.snaps != nil && err == nil {
 		// The next instance starts from here.
 		sctx, cancel := context.WithTimeout(context.Background(), p.cfg.ShutdownGrace)
@@ -231,10 +196,10 @@ func (p *pipeline) loop(ctx context.Context) error {
 		select {
 		case <-ctx.Done():
 			return p.shutdown()
-		case err := <-p.asyncErr:
+		case err := <-p.mc.Errs():
 			return err
-		case <-p.written:
-			if err := p.catchUp(ctx); err != nil {
+		case <-p.mc.Written():
+			if err := p.mc.CatchUp(ctx); err != nil {
 				return stop(err)
 			}
 		case msg := <-in:
@@ -244,7 +209,7 @@ func (p *pipeline) loop(ctx context.Context) error {
 			p.batch = append(p.batch[:0], msg)
 			window.Reset(batchWindow)
 		collect:
-			for len(p.batch) < maxBatch && len(p.pending)+len(p.batch) < p.cfg.CheckpointEvents {
+			for len(p.batch) < maxBatch && p.mc.Pending()+len(p.batch) < p.cfg.CheckpointEvents {
 				select {
 				case msg := <-in:
 					p.batch = append(p.batch, msg)
@@ -254,7 +219,11 @@ func (p *pipeline) loop(ctx context.Context) error {
 					break collect
 				}
 			}
-			if err := p.before(ctx, p.batch); err != nil {
+			p.keys = p.keys[:0]
+			for _, msg := range p.batch {
+				p.keys = append(p.keys, msg.Key())
+			}
+			if err := p.mc.Before(ctx, p.keys); err != nil {
 				return stop(err)
 			}
 			for _, msg := range p.batch {
@@ -262,39 +231,39 @@ func (p *pipeline) loop(ctx context.Context) error {
 					return stop(err)
 				}
 				// A key's contributions reached its share of a commit: write them before
-				// its next event (see Sessionizer.Checkpoint).
-				if p.z.NeedsCheckpoint() {
-					if err := p.checkpoint(ctx); err != nil {
+				// its next event.
+				if p.mc.NeedsCheckpoint() {
+					if err := p.mc.Checkpoint(ctx); err != nil {
 						return stop(err)
 					}
 				}
 			}
 			clear(p.batch)
-			if len(p.pending) >= p.cfg.CheckpointEvents {
-				if err := p.checkpoint(ctx); err != nil {
+			if p.mc.Pending() >= p.cfg.CheckpointEvents {
+				if err := p.mc.Checkpoint(ctx); err != nil {
 					return stop(err)
 				}
 				due.Reset(p.cfg.CheckpointInterval)
 			}
 		case <-due.C:
-			if err := p.catchUp(ctx); err != nil {
+			if err := p.mc.CatchUp(ctx); err != nil {
 				return stop(err)
 			}
 			if now := p.now(); now.Sub(p.lastExpire) >= expireEvery {
-				p.z.Expire()
+				p.mc.Expire()
 				p.lastExpire = now
 				p.store.Prune()
 				p.m.storeBuckets.Set(float64(p.store.Len()))
 			}
 			if p.snaps != nil && p.cfg.SnapshotInterval > 0 && p.now().Sub(p.lastSnap) >= p.cfg.SnapshotInterval {
 				p.lastSnap = p.now()
-				if err := p.snapshotShards(ctx); err != nil {
+				if err := p.mc.SnapshotShards(ctx); err != nil {
 					return stop(err)
 				}
-			} else if err := p.checkpoint(ctx); err != nil {
+			} else if err := p.mc.Checkpoint(ctx); err != nil {
 				return stop(err)
 			}
-			if err := p.recoverOrphans(ctx); err != nil {
+			if err := p.mc.RecoverOrphans(ctx); err != nil {
 				return stop(err)
 			}
 			due.Reset(p.cfg.CheckpointInterval)
@@ -303,26 +272,19 @@ func (p *pipeline) loop(ctx context.Context) error {
 }
 
 func (p *pipeline) handle(ctx context.Context, msg pulsar.ConsumerMessage) error {
-	p.pending = append(p.pending, msg.ID())
+	id := msg.ID()
 	e, err := schemas.DecodeStored(msg.Payload())
 	if err != nil {
+		p.mc.Skip(id)
 		p.m.badEvents.Inc()
-		p.log.Warn("undecodable event dropped", "err", err, "message_id", msg.ID().String())
+		p.log.Warn("undecodable event dropped", "err", err, "message_id", id.String())
 		return nil
 	}
-	if key := e.UserKey(); key != msg.Key() && !p.served[shardOf(key)] {
-		// Keyed otherwise than by its user key (no collector does): its shard first
-		// (before loaded the message key's).
-		s := shardOf(key)
-		var one [stateShards]bool
-		one[s] = true
-		if err := p.load(ctx, &one); err != nil {
-			return err
-		}
+	pos := protocol.Position{Partition: id.PartitionIdx(), Ledger: id.LedgerID(), Entry: id.EntryID(), Batch: id.BatchIdx()}
+	out, err := p.mc.Add(ctx, id, msg.Key(), e, pos)
+	if err != nil {
+		return err
 	}
-	id := msg.ID()
-	pos := position{Partition: id.PartitionIdx(), Ledger: id.LedgerID(), Entry: id.EntryID(), Batch: id.BatchIdx()}
-	out := p.z.Add(e, &pos)
 	p.m.events.WithLabelValues(e.Tenant, out.String()).Inc()
 	p.m.lag.WithLabelValues(p.ns).Set(p.now().Sub(msg.PublishTime()).Seconds())
 	return nil
@@ -333,29 +295,9 @@ func (p *pipeline) handle(ctx context.Context, msg pulsar.ConsumerMessage) error
 func (p *pipeline) shutdown() error {
 	ctx, cancel := context.WithTimeout(context.Background(), p.cfg.ShutdownGrace)
 	defer cancel()
-	var err error
-	if p.snaps != nil && p.cfg.SnapshotInterval > 0 {
-		err = p.snapshotShards(ctx) // the next holder of each shard starts from here
-	} else {
-		err = p.checkpoint(ctx)
-	}
-	if err == nil {
-		err = p.land(ctx)
-	}
+	err := p.mc.Shutdown(ctx, p.cfg.SnapshotInterval > 0)
 	if err == nil {
 		err = p.aggregates.FlushWithCtx(ctx)
-	}
-	done := make(chan struct{})
-	go func() { p.acking.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-ctx.Done():
-		err = errors.Join(err, ctx.Err())
-	}
-	select {
-	case aerr := <-p.asyncErr:
-		err = errors.Join(err, aerr)
-	default:
 	}
 	if err != nil {
 		return fmt.Errorf("final checkpoint of %s: %w", p.ns, err)
@@ -367,12 +309,12 @@ func (p *pipeline) close() {
 	if p.consumer != nil {
 		p.consumer.Close()
 	}
-	for _, prod := range []pulsar.Producer{p.sessions, p.state, p.aggregates} {
+	for _, prod := range []pulsar.Producer{p.sessions, p.state.prod, p.aggregates} {
 		if prod != nil {
 			prod.Close()
 		}
 	}
-	for _, r := range []pulsar.Reader{p.reader, p.aggReader} {
+	for _, r := range []pulsar.Reader{p.state.reader, p.aggReader} {
 		if r != nil {
 			r.Close()
 		}

@@ -16,6 +16,7 @@ import (
 	"github.com/clicktrail/clicktrail/internal/lifecycle"
 	"github.com/clicktrail/clicktrail/internal/pulsarx"
 	"github.com/clicktrail/clicktrail/internal/sources"
+	"github.com/clicktrail/clicktrail/processor/protocol"
 )
 
 // Processor runs one pipeline per source namespace and serves the dashboard.
@@ -26,7 +27,7 @@ type Processor struct {
 	m       *metrics
 	sources sources.Sources
 	store   *Store
-	snaps   Snapshots // nil: no snapshots
+	snaps   protocol.Snapshots // nil: no snapshots
 	health  lifecycle.Health
 	addr    atomic.Value // net.Addr once listening
 }

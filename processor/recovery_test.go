@@ -10,6 +10,7 @@ import (
 	"github.com/apache/pulsar-client-go/pulsar"
 
 	"github.com/clicktrail/clicktrail/internal/testenv"
+	"github.com/clicktrail/clicktrail/processor/protocol"
 	"github.com/clicktrail/clicktrail/schemas"
 )
 
@@ -46,7 +47,7 @@ func TestACommitWhoseWriterDiedBeforeItsAggregateIsCountedOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	clk := &clock{base.Add(time.Hour)} // the events lie in the window of its clock
-	dead := NewSessionizer(DefaultSessionRules(), "dead-0001", clk.now)
+	dead := protocol.NewSessionizer(protocol.DefaultSessionRules(), "dead-0001", clk.Now)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	for range round {
@@ -59,11 +60,11 @@ func TestACommitWhoseWriterDiedBeforeItsAggregateIsCountedOnce(t *testing.T) {
 			t.Fatal(err)
 		}
 		id := msg.ID()
-		dead.Add(e, &position{Partition: id.PartitionIdx(), Ledger: id.LedgerID(), Entry: id.EntryID(), Batch: id.BatchIdx()})
+		dead.Add(e, &protocol.Position{Partition: id.PartitionIdx(), Ledger: id.LedgerID(), Entry: id.EntryID(), Batch: id.BatchIdx()})
 	}
-	commits := checkpoint(t, dead)
+	commits, _ := committed(t, dead)
 	for _, c := range commits {
-		payload, err := appendCommit(nil, c)
+		payload, err := protocol.AppendCommit(nil, c)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -75,7 +76,7 @@ func TestACommitWhoseWriterDiedBeforeItsAggregateIsCountedOnce(t *testing.T) {
 	a := startInstance(t, cfg, "a")
 	from, to := base.Add(-time.Minute), base.Add(time.Hour)
 	want := Totals{Events: 5, Pageviews: 5, Visitors: 3, Sessions: 4, SessionsEnded: 4, Bounces: 3, BounceRate: 0.75, AvgSessionDurationMs: 15000}
-	st := waitForTotals(t, a.addr(), env.Tenant, from, to, want, recoverAfter+30*time.Second)
+	st := waitForTotals(t, a.addr(), env.Tenant, from, to, want, protocol.RecoverAfter+30*time.Second)
 	if st.Totals != want {
 		t.Fatalf("totals %+v, want %+v", st.Totals, want)
 	}
@@ -87,9 +88,9 @@ func TestACommitWhoseWriterDiedBeforeItsAggregateIsCountedOnce(t *testing.T) {
 	}
 
 	// Another copy of each aggregate, as the dead writer's own might have arrived late.
-	ev := NewSessionizer(DefaultSessionRules(), "reader", clk.now)
+	ev := protocol.NewSessionizer(protocol.DefaultSessionRules(), "reader", clk.Now)
 	for _, c := range commits {
-		agg, ok := ev.Evaluate(roundTrip(t, c))
+		agg, ok := ev.Evaluate(decoded(t, c))
 		if !ok {
 			t.Fatal("the commit does not count")
 		}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/apache/pulsar-client-go/pulsar"
 	"github.com/axiomhq/hyperloglog"
+	"github.com/clicktrail/clicktrail/processor/protocol"
 	"github.com/pierrec/lz4/v4"
 )
 
@@ -30,17 +31,6 @@ import (
 
 // snapshotVersion changes when the format does; another version is not read.
 const snapshotVersion = 1
-
-// ErrNoSnapshot says no snapshot was written yet.
-var ErrNoSnapshot = errors.New("no snapshot")
-
-// Snapshots keeps snapshots by name: an object store, or a fake in tests.
-type Snapshots interface {
-	// Get opens the snapshot name, or fails with ErrNoSnapshot.
-	Get(ctx context.Context, name string) (io.ReadCloser, error)
-	// Put stores the size bytes r holds as the snapshot name, replacing it.
-	Put(ctx context.Context, name string, r io.Reader, size int64) error
-}
 
 // snapshotName is where namespace ns's snapshot is kept: under a folder whose name
 // starts with an underscore, which Hive-style readers of the lake (Spark, Trino,
@@ -63,8 +53,8 @@ type snapshotSeen struct {
 }
 
 type snapshotBucket struct {
-	Tier   int     `json:"tier"`
-	Bucket *Minute `json:"bucket"`
+	Tier   int              `json:"tier"`
+	Bucket *protocol.Minute `json:"bucket"`
 }
 
 // WriteSnapshot writes namespace ns's part of the store to w and returns the position
@@ -127,7 +117,7 @@ func (s *Store) ReadSnapshot(ns string, r io.Reader) (written time.Time, buckets
 	if h.Version != snapshotVersion || h.Namespace != ns {
 		return time.Time{}, 0, fmt.Errorf("the snapshot of %s is of version %d and namespace %q, want %d and %q", ns, h.Version, h.Namespace, snapshotVersion, ns)
 	}
-	sp := &space{tenants: map[string]*[numTiers]map[int64]*Minute{}, pos: h.Pos, seen: map[string]seenPart{}}
+	sp := &space{tenants: map[string]*[numTiers]map[int64]*protocol.Minute{}, pos: h.Pos, seen: map[string]seenPart{}}
 	for w, last := range h.Seen {
 		sp.seen[w] = seenPart{aggID{last.Seq, last.Part, last.Parts}, last.At}
 	}
@@ -148,11 +138,11 @@ func (s *Store) ReadSnapshot(ns string, r io.Reader) (written time.Time, buckets
 		m.Start = m.Start.UTC()
 		tiers := sp.tenants[m.Tenant]
 		if tiers == nil {
-			tiers = &[numTiers]map[int64]*Minute{}
+			tiers = &[numTiers]map[int64]*protocol.Minute{}
 			sp.tenants[m.Tenant] = tiers
 		}
 		if tiers[b.Tier] == nil {
-			tiers[b.Tier] = map[int64]*Minute{}
+			tiers[b.Tier] = map[int64]*protocol.Minute{}
 		}
 		tiers[b.Tier][m.Start.Unix()] = m
 		buckets++
@@ -178,7 +168,7 @@ func (s *Store) Position(ns string) []byte {
 // fraction of the store) so that the store waits for the encoding only, not for a
 // disk or the object store. It writes nothing and reports skipped when ns's position
 // is still since (the snapshot already written holds everything).
-func saveSnapshot(ctx context.Context, store *Store, snaps Snapshots, ns string, since []byte) (pos []byte, buckets int, size int64, err error) {
+func saveSnapshot(ctx context.Context, store *Store, snaps protocol.Snapshots, ns string, since []byte) (pos []byte, buckets int, size int64, err error) {
 	var buf bytes.Buffer
 	pos, buckets, err = store.WriteSnapshot(ns, since, &buf)
 	if err != nil || pos == nil {
@@ -192,7 +182,7 @@ func saveSnapshot(ctx context.Context, store *Store, snaps Snapshots, ns string,
 
 // loadSnapshot reads ns's latest snapshot from snaps into store: ErrNoSnapshot when
 // there is none.
-func loadSnapshot(ctx context.Context, store *Store, snaps Snapshots, ns string) (written time.Time, buckets int, err error) {
+func loadSnapshot(ctx context.Context, store *Store, snaps protocol.Snapshots, ns string) (written time.Time, buckets int, err error) {
 	rc, err := snaps.Get(ctx, snapshotName(ns))
 	if err != nil {
 		return time.Time{}, 0, err
@@ -213,7 +203,7 @@ func (p *pipeline) fromSnapshot() pulsar.MessageID {
 	start := time.Now()
 	written, buckets, err := loadSnapshot(ctx, p.store, p.snaps, p.ns)
 	switch {
-	case errors.Is(err, ErrNoSnapshot):
+	case errors.Is(err, protocol.ErrNoSnapshot):
 		p.m.snapshots.WithLabelValues("none").Inc()
 		p.log.Info("no snapshot of the aggregates yet: reading them from the beginning")
 		return nil

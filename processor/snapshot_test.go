@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/clicktrail/clicktrail/internal/testenv"
+	"github.com/clicktrail/clicktrail/processor/protocol"
 	"github.com/clicktrail/clicktrail/schemas"
 )
 
@@ -28,7 +29,7 @@ func (s *memSnapshots) Get(_ context.Context, name string) (io.ReadCloser, error
 	defer s.mu.Unlock()
 	b, ok := s.m[name]
 	if !ok {
-		return nil, ErrNoSnapshot
+		return nil, protocol.ErrNoSnapshot
 	}
 	return io.NopCloser(bytes.NewReader(b)), nil
 }
@@ -54,13 +55,13 @@ func (s *memSnapshots) Put(_ context.Context, name string, r io.Reader, size int
 type feedMsg struct {
 	writer   string
 	id       aggID
-	partials []*Minute
+	partials []*protocol.Minute
 }
 
 func randomFeed(rng *rand.Rand, from time.Time, span time.Duration, n int) []feedMsg {
 	var out []feedMsg
 	for i := 0; i < n; i++ {
-		var ps []*Minute
+		var ps []*protocol.Minute
 		for j := rng.IntN(3); j >= 0; j-- {
 			at := from.Add(time.Duration(rng.Int64N(int64(span/time.Minute))) * time.Minute)
 			m := pageMinute(at, fmt.Sprintf("/p/%d", rng.IntN(1500)), fmt.Sprintf("/q/%d", rng.IntN(20)))
@@ -85,17 +86,17 @@ func TestAStoreReadBackFromItsSnapshotAnswersTheSame(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
 	msgs := randomFeed(rng, t0.Add(-40*time.Hour), 40*time.Hour, 900)
 	now := func() time.Time { return t0 }
-	whole := NewStore(DefaultRetention, now)
+	whole := NewStore(protocol.DefaultRetention, now)
 	take(whole, "t/ns", msgs, 0)
 
-	half := NewStore(DefaultRetention, now)
+	half := NewStore(protocol.DefaultRetention, now)
 	take(half, "t/ns", msgs[:500], 0)
-	half.Add([]*Minute{pageMinute(t0, "/another-namespace")}) // not in ns's snapshot
+	half.Add([]*protocol.Minute{pageMinute(t0, "/another-namespace")}) // not in ns's snapshot
 	var snap bytes.Buffer
 	if _, _, err := half.WriteSnapshot("t/ns", nil, &snap); err != nil {
 		t.Fatal(err)
 	}
-	restored := NewStore(DefaultRetention, now)
+	restored := NewStore(protocol.DefaultRetention, now)
 	if _, n, err := restored.ReadSnapshot("t/ns", bytes.NewReader(snap.Bytes())); err != nil || n == 0 {
 		t.Fatalf("read back %d buckets: %v", n, err)
 	}
@@ -132,22 +133,22 @@ func TestAStoreReadBackFromItsSnapshotAnswersTheSame(t *testing.T) {
 // back from a snapshot still has the days it was given.
 func TestDaysOutliveTheTopicInSnapshots(t *testing.T) {
 	clk := &clock{t0}
-	s := NewStore(DefaultRetention, clk.now)
-	take(s, "t/ns", []feedMsg{{"w", aggID{1, 1, 1}, []*Minute{pageMinute(t0.Add(-time.Hour), "/a", "/b")}}}, 0)
+	s := NewStore(protocol.DefaultRetention, clk.Now)
+	take(s, "t/ns", []feedMsg{{"w", aggID{1, 1, 1}, []*protocol.Minute{pageMinute(t0.Add(-time.Hour), "/a", "/b")}}}, 0)
 	snaps := &memSnapshots{}
 	if _, _, _, err := saveSnapshot(context.Background(), s, snaps, "t/ns", nil); err != nil {
 		t.Fatal(err)
 	}
-	clk.t = t0.Add(20 * 24 * time.Hour)
-	later := NewStore(DefaultRetention, clk.now)
+	clk.T = t0.Add(20 * 24 * time.Hour)
+	later := NewStore(protocol.DefaultRetention, clk.Now)
 	if _, _, err := loadSnapshot(context.Background(), later, snaps, "t/ns"); err != nil {
 		t.Fatal(err)
 	}
-	st, err := later.Query("acme", clk.t.Add(-90*24*time.Hour).Truncate(24*time.Hour), clk.t, 24*time.Hour, 10, clk.t)
+	st, err := later.Query("acme", clk.T.Add(-90*24*time.Hour).Truncate(24*time.Hour), clk.T, 24*time.Hour, 10, clk.T)
 	if err != nil || st.Totals.Pageviews != 2 || st.Resolution != "day" {
 		t.Errorf("the last 90 days 20 days later: %d pageviews by %s (%v), want 2 by day", st.Totals.Pageviews, st.Resolution, err)
 	}
-	if _, _, err := loadSnapshot(context.Background(), later, snaps, "t/other"); err != ErrNoSnapshot {
+	if _, _, err := loadSnapshot(context.Background(), later, snaps, "t/other"); err != protocol.ErrNoSnapshot {
 		t.Errorf("the snapshot of a namespace never written: %v, want ErrNoSnapshot", err)
 	}
 }
@@ -155,8 +156,8 @@ func TestDaysOutliveTheTopicInSnapshots(t *testing.T) {
 // A snapshot that is not one (truncated, of another namespace or version) is refused
 // and leaves the store as it was.
 func TestABadSnapshotIsRefusedAndChangesNothing(t *testing.T) {
-	s := NewStore(DefaultRetention, (&clock{t0}).now)
-	take(s, "t/ns", []feedMsg{{"w", aggID{1, 1, 1}, []*Minute{pageMinute(t0, "/a")}}}, 0)
+	s := NewStore(protocol.DefaultRetention, (&clock{t0}).Now)
+	take(s, "t/ns", []feedMsg{{"w", aggID{1, 1, 1}, []*protocol.Minute{pageMinute(t0, "/a")}}}, 0)
 	var snap bytes.Buffer
 	if _, _, err := s.WriteSnapshot("t/ns", nil, &snap); err != nil {
 		t.Fatal(err)
@@ -174,8 +175,8 @@ func TestABadSnapshotIsRefusedAndChangesNothing(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			r := NewStore(DefaultRetention, (&clock{t0}).now)
-			take(r, tc.ns, []feedMsg{{"x", aggID{1, 1, 1}, []*Minute{pageMinute(t0, "/kept")}}}, 7)
+			r := NewStore(protocol.DefaultRetention, (&clock{t0}).Now)
+			take(r, tc.ns, []feedMsg{{"x", aggID{1, 1, 1}, []*protocol.Minute{pageMinute(t0, "/kept")}}}, 7)
 			_, _, err := r.ReadSnapshot(tc.ns, bytes.NewReader(tc.data))
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("err %v, want one saying %q", err, tc.want)
@@ -236,8 +237,8 @@ func TestAnInstanceStartsFromTheSnapshotOfTheAggregates(t *testing.T) {
 
 // A snapshot is written again only once the namespace's aggregates moved on.
 func TestASnapshotIsWrittenOnlyWhenTheAggregatesMovedOn(t *testing.T) {
-	s := NewStore(DefaultRetention, (&clock{t0}).now)
-	take(s, "t/ns", []feedMsg{{"w", aggID{1, 1, 1}, []*Minute{pageMinute(t0, "/a")}}}, 0)
+	s := NewStore(protocol.DefaultRetention, (&clock{t0}).Now)
+	take(s, "t/ns", []feedMsg{{"w", aggID{1, 1, 1}, []*protocol.Minute{pageMinute(t0, "/a")}}}, 0)
 	snaps := &memSnapshots{}
 	ctx := context.Background()
 	pos, _, _, err := saveSnapshot(ctx, s, snaps, "t/ns", nil)
@@ -248,7 +249,7 @@ func TestASnapshotIsWrittenOnlyWhenTheAggregatesMovedOn(t *testing.T) {
 	if again, _, _, err := saveSnapshot(ctx, s, snaps, "t/ns", pos); err != nil || again != nil || len(snaps.m) != 0 {
 		t.Errorf("nothing read since, yet a snapshot was written (position %q, err %v)", again, err)
 	}
-	take(s, "t/ns", []feedMsg{{"w", aggID{2, 1, 1}, []*Minute{pageMinute(t0, "/b")}}}, 1)
+	take(s, "t/ns", []feedMsg{{"w", aggID{2, 1, 1}, []*protocol.Minute{pageMinute(t0, "/b")}}}, 1)
 	if next, _, _, err := saveSnapshot(ctx, s, snaps, "t/ns", pos); err != nil || string(next) != "1" || len(snaps.m) != 1 {
 		t.Errorf("after a new aggregate: position %q, %d snapshots (err %v), want 1 and one written", next, len(snaps.m), err)
 	}

@@ -1,155 +1,211 @@
 package processor
 
 import (
+	"cmp"
 	"context"
+	"encoding/json"
 	"fmt"
+	"log/slog"
 	"strconv"
+	"sync"
+	"sync/atomic"
 
 	"github.com/apache/pulsar-client-go/pulsar"
 
+	"github.com/clicktrail/clicktrail/internal/pulsarx"
+	"github.com/clicktrail/clicktrail/processor/protocol"
 	"github.com/clicktrail/clicktrail/schemas"
 )
 
-// markerProperty marks a session-state message that is no commit: an instance writes
-// one and reads up to it to be sure it holds every commit sent before (see sync).
-const markerProperty = "marker"
+// The protocol's ports (protocol.Log, Out, Acker) on Pulsar's topics.
 
-// catchUp reads the session-state topic to its end.
-func (p *pipeline) catchUp(ctx context.Context) error {
-	for p.reader.HasNext() {
-		msg, err := p.reader.Next(ctx)
-		if err != nil {
-			return fmt.Errorf("read session state: %w", err)
-		}
-		if err := p.take(ctx, msg); err != nil {
-			return err
-		}
-	}
-	p.m.openSessions.WithLabelValues(p.ns).Set(float64(p.z.Open()))
-	return nil
+// Message properties of the session-state topic: a commit's writer, number and shard,
+// so that an instance recognises its own commits and skips other shards' without
+// decoding them; a marker's writer and number (see protocol.Machine.Before). The
+// aggregates topic's messages carry their writer and number too.
+const (
+	writerProperty = "writer"
+	seqProperty    = "seq"
+	shardProperty  = "shard"
+	markerProperty = "marker"
+)
+
+// stateLog is the session-state topic: a producer, a reader that follows the topic
+// (from its end at start), and readers opened to load shards.
+type stateLog struct {
+	client pulsar.Client
+	topic  string
+	prod   pulsar.Producer
+	reader pulsar.Reader
 }
 
-// before makes sure the state of every key of batch is known before it is handled.
-// For keys this instance processed last, reading to the end of the session-state topic
-// is enough. A key that comes from another instance may have a commit on its way: its
-// previous owner sent it and died before the broker stored it, while the broker
-// already handed the key's unacknowledged events here. The end of the topic does not
-// include it yet, so this instance writes a marker and reads up to it: the broker
-// appends messages to a topic in the order it receives them, and it received that
-// commit before it noticed the death that moved the events here, so the commit lies
-// before the marker. (Were it missed anyway, the commit this instance writes for the
-// key would not count, and it would start over: see Sessionizer.Evaluate.)
-//
-// First, the shards of the batch's keys that this instance does not hold yet are
-// loaded (see load).
-func (p *pipeline) before(ctx context.Context, batch []pulsar.ConsumerMessage) error {
-	var missing [stateShards]bool
-	need := false
-	now := p.now()
-	for _, msg := range batch {
-		s := shardOf(msg.Key())
-		p.lastEvent[s] = now
-		if !p.served[s] {
-			missing[s], need = true, true
-		}
-	}
-	if need {
-		return p.load(ctx, &missing)
-	}
-	for _, msg := range batch {
-		if !p.z.Owns(msg.Key()) {
-			_, err := p.sync(ctx)
-			return err
-		}
-	}
-	return p.catchUp(ctx)
-}
+// msgPos is a position of the session-state topic.
+type msgPos struct{ pulsar.MessageID }
 
-// sync writes a marker to the session-state topic and reads every commit up to it.
-// The marker is known by its writer and number, not by the position the broker
-// acknowledged: when the broker that stored it dies before acknowledging, the producer
-// sends it again to the topic's next owner, whose de-duplication acknowledges the
-// copy it drops with no position (-1:-1), and waiting for that position stopped the
-// processor for good (the fault suite's cluster profile, a SIGKILLed broker). It
-// returns the marker's number.
-func (p *pipeline) sync(ctx context.Context) (string, error) {
-	p.markers++
-	marker := strconv.FormatUint(p.markers, 10)
-	if _, err := p.state.Send(ctx, &pulsar.ProducerMessage{Properties: map[string]string{writerProperty: p.writer, markerProperty: marker}}); err != nil {
-		return "", fmt.Errorf("write a marker to session state: %w", err)
-	}
-	p.m.commits.WithLabelValues("marker").Inc()
-	for {
-		msg, err := p.reader.Next(ctx)
-		if err != nil {
-			return "", fmt.Errorf("read session state: %w", err)
-		}
-		if err := p.take(ctx, msg); err != nil {
-			return "", err
-		}
-		if p.isMarker(msg, marker) {
-			break
-		}
-	}
-	p.m.openSessions.WithLabelValues(p.ns).Set(float64(p.z.Open()))
-	return marker, nil
-}
+func (p msgPos) After(o protocol.Pos) bool { return pulsarx.After(p.MessageID, o.(msgPos).MessageID) }
+func (p msgPos) Bytes() []byte             { return p.Serialize() }
+func (p msgPos) String() string            { return p.MessageID.String() }
 
-// isMarker reports whether msg is this run's marker number marker.
-func (p *pipeline) isMarker(msg pulsar.Message, marker string) bool {
+func entryOf(msg pulsar.Message) protocol.Entry {
 	props := msg.Properties()
-	return props[writerProperty] == p.writer && props[markerProperty] == marker
+	seq, _ := strconv.ParseUint(props[seqProperty], 10, 64)
+	shard, err := strconv.Atoi(props[shardProperty])
+	if err != nil {
+		shard = -1
+	}
+	return protocol.Entry{Pos: msgPos{msg.ID()}, Writer: props[writerProperty], Seq: seq, Shard: shard, Marker: props[markerProperty], Payload: msg.Payload()}
 }
 
-// take evaluates one message of the session-state topic: other writers' counting
-// commits replace what is held for their keys (and, until their aggregate is read, are
-// kept for recovery); this instance's own commits are matched with what it wrote.
-func (p *pipeline) take(ctx context.Context, msg pulsar.Message) error {
-	props := msg.Properties()
-	p.lastRead = msg.ID()
-	if props[markerProperty] != "" {
+func messageOf(e protocol.Entry) *pulsar.ProducerMessage {
+	props := map[string]string{writerProperty: e.Writer}
+	if e.Marker != "" {
+		props[markerProperty] = e.Marker
+	} else {
+		props[seqProperty], props[shardProperty] = strconv.FormatUint(e.Seq, 10), strconv.Itoa(e.Shard)
+	}
+	return &pulsar.ProducerMessage{Payload: e.Payload, Properties: props}
+}
+
+func (l *stateLog) Append(ctx context.Context, e protocol.Entry, stored func(error)) {
+	l.prod.SendAsync(ctx, messageOf(e), func(_ pulsar.MessageID, _ *pulsar.ProducerMessage, err error) { stored(err) })
+}
+
+func (l *stateLog) Write(ctx context.Context, e protocol.Entry) error {
+	_, err := l.prod.Send(ctx, messageOf(e))
+	return err
+}
+
+func (l *stateLog) Next(ctx context.Context) (protocol.Entry, error) { return next(ctx, l.reader) }
+
+func (l *stateLog) HasNext() bool { return l.reader.HasNext() }
+
+func (l *stateLog) ReadFrom(from protocol.Pos) (protocol.Reader, error) {
+	start := pulsar.EarliestMessageID()
+	if from != nil {
+		start = from.(msgPos).MessageID
+	}
+	r, err := l.client.CreateReader(pulsar.ReaderOptions{Topic: l.topic, StartMessageID: start, ReceiverQueueSize: 1000})
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", l.topic, err)
+	}
+	return stateReader{r}, nil
+}
+
+func (l *stateLog) Parse(b []byte) (protocol.Pos, error) {
+	id, err := pulsar.DeserializeMessageID(b)
+	if err != nil {
+		return nil, err
+	}
+	return msgPos{id}, nil
+}
+
+type stateReader struct{ r pulsar.Reader }
+
+func (r stateReader) Next(ctx context.Context) (protocol.Entry, error) { return next(ctx, r.r) }
+func (r stateReader) Close()                                           { r.r.Close() }
+
+func next(ctx context.Context, r pulsar.Reader) (protocol.Entry, error) {
+	msg, err := r.Next(ctx)
+	if err != nil {
+		return protocol.Entry{}, err
+	}
+	return entryOf(msg), nil
+}
+
+// outputs are the sessions and aggregates topics.
+type outputs struct {
+	sessions, aggregates pulsar.Producer
+	m                    *metrics
+	log                  *slog.Logger
+}
+
+func (o *outputs) Sessions(ctx context.Context, sessions []schemas.Session) error {
+	msgs := make([]*pulsar.ProducerMessage, 0, len(sessions))
+	for i := range sessions {
+		s := &sessions[i]
+		b, err := json.Marshal(s)
+		if err != nil {
+			return fmt.Errorf("encode session %s: %w", s.SessionID, err)
+		}
+		msgs = append(msgs, &pulsar.ProducerMessage{Key: s.UserKey, Payload: b, EventTime: s.EndedAt})
+	}
+	return sendAll(ctx, o.sessions, msgs)
+}
+
+func (o *outputs) Aggregates(ctx context.Context, aggs []*protocol.Aggregate, stored func(error)) {
+	var msgs []*pulsar.ProducerMessage
+	for _, a := range aggs {
+		m, err := aggregateMessages(a)
+		if err != nil {
+			// Cannot happen (see protocol.SplitAggregate); were it to, retrying would not help.
+			o.m.skipped.WithLabelValues(schemas.TopicAggregates, "unencodable").Inc()
+			o.log.Error("aggregate cannot be encoded, skipped", "err", err, "writer", a.Writer, "seq", a.Seq)
+			continue
+		}
+		msgs = append(msgs, m...)
+	}
+	if len(msgs) == 0 {
+		stored(nil)
+		return
+	}
+	var (
+		left  atomic.Int32
+		mu    sync.Mutex
+		first error
+	)
+	left.Store(int32(len(msgs)))
+	for _, msg := range msgs {
+		o.aggregates.SendAsync(ctx, msg, func(_ pulsar.MessageID, _ *pulsar.ProducerMessage, err error) {
+			if err != nil {
+				mu.Lock()
+				first = cmp.Or(first, err)
+				mu.Unlock()
+			} else {
+				o.m.aggregates.WithLabelValues("published").Inc()
+			}
+			if left.Add(-1) == 0 {
+				mu.Lock()
+				err := first
+				mu.Unlock()
+				stored(err)
+			}
+		})
+	}
+}
+
+// acker acknowledges events of the events subscription.
+type acker struct{ c pulsar.Consumer }
+
+func (a acker) Ack(ids []protocol.EventID) error {
+	list := make([]pulsar.MessageID, len(ids))
+	for i, id := range ids {
+		list[i] = id.(pulsar.MessageID)
+	}
+	return a.c.AckIDList(list)
+}
+
+// sendAll publishes msgs and waits until the broker has them all.
+func sendAll(ctx context.Context, prod pulsar.Producer, msgs []*pulsar.ProducerMessage) error {
+	if len(msgs) == 0 {
 		return nil
 	}
-	seq, _ := strconv.ParseUint(props[seqProperty], 10, 64)
-	c := p.own[seq]
-	if props[writerProperty] != p.writer || c == nil {
-		shard, err := strconv.Atoi(props[shardProperty])
-		if err != nil || shard < 0 || shard >= stateShards {
-			p.m.skipped.WithLabelValues(schemas.TopicSessionState, "unsharded").Inc()
-			p.log.Warn("commit without a shard skipped (written by an older version)", "message_id", msg.ID().String(), "writer", props[writerProperty])
-			return nil
-		}
-		if !p.served[shard] {
-			return nil // another instance's keys
-		}
-		if c, err = decodeCommit(msg.Payload(), p.z.intern); err != nil {
-			p.m.skipped.WithLabelValues(schemas.TopicSessionState, "undecodable").Inc()
-			p.log.Warn("undecodable commit skipped", "err", err, "message_id", msg.ID().String(), "bytes", len(msg.Payload()))
-			return nil
-		}
+	var (
+		mu    sync.Mutex
+		first error
+	)
+	for _, msg := range msgs {
+		prod.SendAsync(ctx, msg, func(_ pulsar.MessageID, _ *pulsar.ProducerMessage, err error) {
+			if err != nil {
+				mu.Lock()
+				first = cmp.Or(first, err)
+				mu.Unlock()
+			}
+		})
 	}
-	own := c.Writer == p.writer && p.flight != nil
-	if own {
-		delete(p.own, c.Seq)
+	if err := prod.FlushWithCtx(ctx); err != nil {
+		return fmt.Errorf("flush %s: %w", prod.Topic(), err)
 	}
-	p.m.commits.WithLabelValues("read").Inc()
-	p.m.stateRecords.WithLabelValues("read").Add(float64(len(c.Records)))
-	agg, ok := p.z.Evaluate(c)
-	switch {
-	case !ok && own:
-		p.overrun = true
-	case !ok:
-		p.m.commits.WithLabelValues("overtaken").Inc()
-		p.log.Warn("commit overtaken by another writer's, not counted", "writer", c.Writer, "seq", c.Seq)
-	case own:
-		p.flight.aggs = append(p.flight.aggs, agg)
-	case !p.seenAggregate(c.Writer, c.Seq):
-		p.orphans = append(p.orphans, orphan{agg, p.now()})
-	}
-	if own {
-		if p.flight.waiting--; p.flight.waiting == 0 {
-			return p.landed(ctx)
-		}
-	}
-	return nil
+	mu.Lock()
+	defer mu.Unlock()
+	return first
 }

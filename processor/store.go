@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/axiomhq/hyperloglog"
+	"github.com/clicktrail/clicktrail/processor/protocol"
 )
 
 // LiveWindow is how far back "visitors live" looks.
@@ -41,16 +42,16 @@ func (k Keep) count(tier int) int { return [numTiers]int{k.Minutes, k.Hours, k.D
 // by hour and by day. It is safe for concurrent use.
 //
 // A partial counts when its minute lies in the retention window of the store's
-// processing clock: from retention before now to 2·maxFutureSkew after now (twice the
+// processing clock: from retention before now to 2·MaxFutureSkew after now (twice the
 // sessionizer's skew, so that a minute one instance counted is not refused by another
 // whose clock is a little behind); others are dropped. It is merged into its minute,
 // its hour and its day, each of which the store keeps while it is among the latest
 // Keep buckets of its resolution. A bucket of an hour or a day is therefore exactly
 // the merge of its minutes (Minute.Merge is commutative and associative, and bounds
 // the named values by the same rule), whichever minutes were pruned since. Each
-// bucket's dimensions are bounded (see Minute.count), so the store is bounded by
+// bucket's dimensions are bounded (see Minute.Count), so the store is bounded by
 // tenants × (Keep.Minutes + Keep.Hours + Keep.Days + a few) × 6 × 1001 values of at
-// most maxValueBytes, whatever the events.
+// most MaxValueBytes, whatever the events.
 //
 // What each namespace's aggregates topic brought is held apart, with the position of
 // the last message taken and the last part of each writer's aggregates, so that one
@@ -67,7 +68,7 @@ type Store struct {
 
 // space is what one namespace's aggregates topic brought.
 type space struct {
-	tenants map[string]*[numTiers]map[int64]*Minute
+	tenants map[string]*[numTiers]map[int64]*protocol.Minute
 	// pos is the serialized id of the last message taken, seen the last part taken
 	// of each writer's aggregates.
 	pos  []byte
@@ -95,7 +96,7 @@ func NewStore(retention time.Duration, now func() time.Time) *Store {
 // NewStoreKeeping is NewStore keeping keep (DefaultKeep's for counts not positive).
 func NewStoreKeeping(retention time.Duration, keep Keep, now func() time.Time) *Store {
 	if retention <= 0 {
-		retention = DefaultRetention
+		retention = protocol.DefaultRetention
 	}
 	if now == nil {
 		now = time.Now
@@ -108,7 +109,7 @@ func NewStoreKeeping(retention time.Duration, keep Keep, now func() time.Time) *
 
 // Add merges partial aggregates that come from no topic into the store, and returns
 // how many it dropped: outside the window, or not starting on a minute.
-func (s *Store) Add(partials []*Minute) (dropped int) {
+func (s *Store) Add(partials []*protocol.Minute) (dropped int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.merge(s.space(""), partials)
@@ -120,7 +121,7 @@ func (s *Store) Add(partials []*Minute) (dropped int) {
 // changes nothing but the position: a writer's parts appear in order (its own are
 // published in order; a recovering instance publishes what it misses in order, after
 // what it has seen). dropped is as for Add.
-func (s *Store) Take(ns string, pos []byte, publish time.Time, writer string, id aggID, partials []*Minute) (repeat bool, dropped int) {
+func (s *Store) Take(ns string, pos []byte, publish time.Time, writer string, id aggID, partials []*protocol.Minute) (repeat bool, dropped int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	sp := s.space(ns)
@@ -154,14 +155,14 @@ func (s *Store) Seen(ns, writer string, seq uint64) bool {
 func (s *Store) space(ns string) *space {
 	sp := s.spaces[ns]
 	if sp == nil {
-		sp = &space{tenants: map[string]*[numTiers]map[int64]*Minute{}, seen: map[string]seenPart{}}
+		sp = &space{tenants: map[string]*[numTiers]map[int64]*protocol.Minute{}, seen: map[string]seenPart{}}
 		s.spaces[ns] = sp
 	}
 	return sp
 }
 
 // merge adds partials into sp; s.mu is held.
-func (s *Store) merge(sp *space, partials []*Minute) (dropped int) {
+func (s *Store) merge(sp *space, partials []*protocol.Minute) (dropped int) {
 	now := s.now()
 	lo, hi := s.window(now)
 	s.prune(now)
@@ -173,7 +174,7 @@ func (s *Store) merge(sp *space, partials []*Minute) (dropped int) {
 		}
 		tiers := sp.tenants[p.Tenant]
 		if tiers == nil {
-			tiers = &[numTiers]map[int64]*Minute{}
+			tiers = &[numTiers]map[int64]*protocol.Minute{}
 			sp.tenants[p.Tenant] = tiers
 		}
 		for tier, w := range tierWidth {
@@ -182,14 +183,14 @@ func (s *Store) merge(sp *space, partials []*Minute) (dropped int) {
 				continue
 			}
 			if tiers[tier] == nil {
-				tiers[tier] = map[int64]*Minute{}
+				tiers[tier] = map[int64]*protocol.Minute{}
 			}
 			b := tiers[tier][start.Unix()]
 			if b == nil {
-				b = &Minute{Tenant: p.Tenant, Start: start, Visitors: Sketch{hyperloglog.New14()}}
+				b = &protocol.Minute{Tenant: p.Tenant, Start: start, Visitors: protocol.Sketch{Sketch: hyperloglog.New14()}}
 				tiers[tier][start.Unix()] = b
 			}
-			b.mergeFrom(p)
+			b.Fold(p)
 		}
 	}
 	return dropped
@@ -197,7 +198,7 @@ func (s *Store) merge(sp *space, partials []*Minute) (dropped int) {
 
 // window returns the first and last minute (Unix seconds) whose partials count.
 func (s *Store) window(now time.Time) (lo, hi int64) {
-	return now.Add(-s.retention).Truncate(time.Minute).Unix(), now.Add(2 * maxFutureSkew).Unix()
+	return now.Add(-s.retention).Truncate(time.Minute).Unix(), now.Add(2 * protocol.MaxFutureSkew).Unix()
 }
 
 // horizon returns the start (Unix seconds) of the oldest bucket of tier kept at now.
@@ -265,8 +266,8 @@ func (s *Store) Len() int {
 }
 
 // tier returns the buckets of tenant's tier in every namespace; s.mu is held.
-func (s *Store) tier(tenant string, tier int) []map[int64]*Minute {
-	var out []map[int64]*Minute
+func (s *Store) tier(tenant string, tier int) []map[int64]*protocol.Minute {
+	var out []map[int64]*protocol.Minute
 	for _, sp := range s.spaces {
 		if tiers := sp.tenants[tenant]; tiers != nil && tiers[tier] != nil {
 			out = append(out, tiers[tier])
@@ -345,7 +346,7 @@ func (s *Store) read(tier int, tenant string, from, to time.Time, step time.Dura
 	w := tierWidth[tier]
 	from, to = from.UTC().Truncate(w), roundUp(to.UTC(), w)
 	st := Stats{Tenant: tenant, From: from, To: to, Interval: step.String(), Resolution: tierName[tier]}
-	all := &Minute{Tenant: tenant, Start: from, Visitors: Sketch{hyperloglog.New14()}}
+	all := &protocol.Minute{Tenant: tenant, Start: from, Visitors: protocol.Sketch{Sketch: hyperloglog.New14()}}
 	live := hyperloglog.New14()
 	s.mu.RLock()
 	spaces, minutes := s.tier(tenant, tier), s.tier(tenant, byMinute)
@@ -363,7 +364,7 @@ func (s *Store) read(tier int, tenant string, from, to time.Time, step time.Dura
 				p.Sessions += bb.SessionsStarted
 				p.Bounces += bb.Bounces
 				_ = sk.Merge(bb.Visitors.Sketch)
-				all.mergeCounts(&bb.Counts)
+				all.MergeCounts(&bb.Counts)
 			}
 		}
 		p.Visitors = int64(sk.Estimate())
@@ -443,10 +444,10 @@ func roundUp(t time.Time, w time.Duration) time.Time {
 
 // Minutes returns a copy of tenant's counts by minute in [from, to) (for tests and
 // tools comparing with a reference).
-func (s *Store) Minutes(tenant string, from, to time.Time) map[time.Time]Counts {
+func (s *Store) Minutes(tenant string, from, to time.Time) map[time.Time]protocol.Counts {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	out := map[time.Time]Counts{}
+	out := map[time.Time]protocol.Counts{}
 	for _, buckets := range s.tier(tenant, byMinute) {
 		for at, m := range buckets {
 			t := time.Unix(at, 0).UTC()

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/clicktrail/clicktrail/processor/protocol"
 )
 
 // buckets reports how many buckets of tier the store holds.
@@ -23,7 +25,7 @@ func (s *Store) buckets(tier int) int {
 }
 
 // tenantTiers returns tenant's buckets of the store's one namespace.
-func (s *Store) tenantTiers(t *testing.T, tenant string) *[numTiers]map[int64]*Minute {
+func (s *Store) tenantTiers(t *testing.T, tenant string) *[numTiers]map[int64]*protocol.Minute {
 	t.Helper()
 	if len(s.spaces) != 1 {
 		t.Fatalf("the store holds %d namespaces, want 1", len(s.spaces))
@@ -34,11 +36,11 @@ func (s *Store) tenantTiers(t *testing.T, tenant string) *[numTiers]map[int64]*M
 	return nil
 }
 
-func pageMinute(at time.Time, pages ...string) *Minute {
-	m := NewMinute("acme", at)
+func pageMinute(at time.Time, pages ...string) *protocol.Minute {
+	m := protocol.NewMinute("acme", at)
 	for _, p := range pages {
-		m.count(dimEvents, "page", 1)
-		m.count(dimPageviews, p, 1)
+		m.Count(protocol.DimEvents, "page", 1)
+		m.Count(protocol.DimPageviews, p, 1)
 		m.Visitors.Insert([]byte("visitor-" + p))
 	}
 	return m
@@ -47,7 +49,7 @@ func pageMinute(at time.Time, pages ...string) *Minute {
 // A partial counts when its minute lies in the retention window of the store's
 // processing clock; others are dropped.
 func TestTheStoreCountsOnlyItsRetentionWindow(t *testing.T) {
-	s := NewStore(DefaultRetention, (&clock{t0}).now)
+	s := NewStore(protocol.DefaultRetention, (&clock{t0}).Now)
 	tests := []struct {
 		name string
 		at   time.Time
@@ -55,17 +57,17 @@ func TestTheStoreCountsOnlyItsRetentionWindow(t *testing.T) {
 	}{
 		{"the current minute is kept", t0, true},
 		{"a minute 47 hours ago is kept", t0.Add(-47 * time.Hour), true},
-		{"the first minute of the window is kept", t0.Add(-DefaultRetention), true},
-		{"the minute before the window is dropped", t0.Add(-DefaultRetention - time.Minute), false},
+		{"the first minute of the window is kept", t0.Add(-protocol.DefaultRetention), true},
+		{"the minute before the window is dropped", t0.Add(-protocol.DefaultRetention - time.Minute), false},
 		{"a minute in year 1 is dropped", time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC), false},
-		{"a minute twice the future skew ahead is kept", t0.Add(2 * maxFutureSkew), true},
-		{"a minute further ahead is dropped", t0.Add(2*maxFutureSkew + time.Minute), false},
+		{"a minute twice the future skew ahead is kept", t0.Add(2 * protocol.MaxFutureSkew), true},
+		{"a minute further ahead is dropped", t0.Add(2*protocol.MaxFutureSkew + time.Minute), false},
 		{"a minute in year 9999 is dropped", time.Date(9999, 12, 31, 23, 59, 0, 0, time.UTC), false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			before := s.Len()
-			dropped := s.Add([]*Minute{pageMinute(tc.at, "/")})
+			dropped := s.Add([]*protocol.Minute{pageMinute(tc.at, "/")})
 			if (dropped == 0) != tc.kept {
 				t.Errorf("dropped %d, want kept %v", dropped, tc.kept)
 			}
@@ -76,7 +78,7 @@ func TestTheStoreCountsOnlyItsRetentionWindow(t *testing.T) {
 	}
 	off := pageMinute(t0, "/")
 	off.Start = off.Start.Add(30 * time.Second)
-	if s.Add([]*Minute{off}) != 1 {
+	if s.Add([]*protocol.Minute{off}) != 1 {
 		t.Errorf("a partial not starting on a minute was kept")
 	}
 }
@@ -85,8 +87,8 @@ func TestTheStoreCountsOnlyItsRetentionWindow(t *testing.T) {
 // days, and a tenant with nothing left is forgotten.
 func TestTheStorePrunesEachResolutionAfterItsKeep(t *testing.T) {
 	clk := &clock{t0}
-	s := NewStoreKeeping(DefaultRetention, Keep{Minutes: 60, Hours: 48, Days: 10}, clk.now)
-	s.Add([]*Minute{pageMinute(t0, "/"), pageMinute(t0.Add(-30*time.Minute), "/a")})
+	s := NewStoreKeeping(protocol.DefaultRetention, Keep{Minutes: 60, Hours: 48, Days: 10}, clk.Now)
+	s.Add([]*protocol.Minute{pageMinute(t0, "/"), pageMinute(t0.Add(-30*time.Minute), "/a")})
 	want := func(when string, minutes, hours, days int) {
 		t.Helper()
 		s.Prune()
@@ -96,23 +98,23 @@ func TestTheStorePrunesEachResolutionAfterItsKeep(t *testing.T) {
 		}
 	}
 	want("at once", 2, 2, 1)
-	clk.t = t0.Add(30 * time.Minute)
+	clk.T = t0.Add(30 * time.Minute)
 	want("30 minutes later", 1, 2, 1)
-	clk.t = t0.Add(61 * time.Minute)
+	clk.T = t0.Add(61 * time.Minute)
 	want("61 minutes later", 0, 2, 1)
-	clk.t = t0.Add(47 * time.Hour)
+	clk.T = t0.Add(47 * time.Hour)
 	want("47 hours later", 0, 1, 1)
-	clk.t = t0.Add(48 * time.Hour)
+	clk.T = t0.Add(48 * time.Hour)
 	want("48 hours later", 0, 0, 1)
-	clk.t = t0.Add(10 * 24 * time.Hour)
+	clk.T = t0.Add(10 * 24 * time.Hour)
 	want("10 days later", 0, 0, 0)
 	if s.tenantTiers(t, "acme") != nil {
 		t.Errorf("a tenant with no bucket left is still held")
 	}
 	// A late partial (within the retention) older than the minutes kept still counts
 	// in its hour and its day.
-	clk.t = t0.Add(3 * time.Hour)
-	if s.Add([]*Minute{pageMinute(t0, "/late")}) != 0 {
+	clk.T = t0.Add(3 * time.Hour)
+	if s.Add([]*protocol.Minute{pageMinute(t0, "/late")}) != 0 {
 		t.Fatalf("a partial within the retention was dropped")
 	}
 	want("a late partial", 0, 1, 1)
@@ -126,7 +128,7 @@ func TestHoursAndDaysAreTheMergeOfTheirMinutes(t *testing.T) {
 	now := time.Date(2026, 11, 28, 0, 0, 0, 0, time.UTC)
 	day0 := now.Add(-72 * time.Hour)
 	rng := rand.New(rand.NewPCG(1, 2))
-	var partials []*Minute
+	var partials []*protocol.Minute
 	for i := 0; i < 6000; i++ {
 		at := day0.Add(time.Duration(rng.IntN(72*60)) * time.Minute)
 		var pages []string
@@ -152,10 +154,10 @@ func TestHoursAndDaysAreTheMergeOfTheirMinutes(t *testing.T) {
 	for tier := byHour; tier < numTiers; tier++ {
 		w := tierWidth[tier]
 		for start, b := range buckets[tier] {
-			merged := &Minute{Tenant: "acme", Start: time.Unix(start, 0).UTC(), Visitors: NewMinute("acme", now).Visitors}
+			merged := &protocol.Minute{Tenant: "acme", Start: time.Unix(start, 0).UTC(), Visitors: protocol.NewMinute("acme", now).Visitors}
 			for m := merged.Start; m.Before(merged.Start.Add(w)); m = m.Add(tierWidth[tier-1]) {
 				if mm := buckets[tier-1][m.Unix()]; mm != nil {
-					merged.mergeFrom(mm)
+					merged.Fold(mm)
 				}
 			}
 			if !reflect.DeepEqual(merged.Counts, b.Counts) || merged.Visitors.Estimate() != b.Visitors.Estimate() {
@@ -163,8 +165,8 @@ func TestHoursAndDaysAreTheMergeOfTheirMinutes(t *testing.T) {
 			}
 		}
 	}
-	if n := len(buckets[byDay][day0.Unix()].Pageviews); n != maxDistinctValues+1 {
-		t.Fatalf("a day names %d pages, want the bound %d and (other): the test does not reach the bound", n, maxDistinctValues)
+	if n := len(buckets[byDay][day0.Unix()].Pageviews); n != protocol.MaxDistinctValues+1 {
+		t.Fatalf("a day names %d pages, want the bound %d and (other): the test does not reach the bound", n, protocol.MaxDistinctValues)
 	}
 	for tier, bs := range stores[1].tenantTiers(t, "acme") {
 		for start, b := range bs {
@@ -190,7 +192,7 @@ func TestHoursAndDaysAreTheMergeOfTheirMinutes(t *testing.T) {
 // A range is read at the coarsest resolution its interval and start allow; one the
 // store cannot answer at the interval asked says which interval it needs.
 func TestARangeIsReadAtTheResolutionItsIntervalAllows(t *testing.T) {
-	s := NewStore(DefaultRetention, (&clock{t0}).now) // t0 is 10:00
+	s := NewStore(protocol.DefaultRetention, (&clock{t0}).Now) // t0 is 10:00
 	tests := []struct {
 		name    string
 		from    time.Time
@@ -232,9 +234,9 @@ func TestARangeIsReadAtTheResolutionItsIntervalAllows(t *testing.T) {
 // public write key can send) cost the 360 minutes, 49 hours and 3 days kept, not the
 // 2,880 minutes of the retention.
 func TestAFloodOfMinutesCostsTheBucketsKept(t *testing.T) {
-	s := NewStore(DefaultRetention, (&clock{t0}).now)
-	for m := t0.Add(-DefaultRetention); !m.After(t0); m = m.Add(time.Minute) {
-		s.Add([]*Minute{pageMinute(m, "/"+m.Format(time.Kitchen))})
+	s := NewStore(protocol.DefaultRetention, (&clock{t0}).Now)
+	for m := t0.Add(-protocol.DefaultRetention); !m.After(t0); m = m.Add(time.Minute) {
+		s.Add([]*protocol.Minute{pageMinute(m, "/"+m.Format(time.Kitchen))})
 	}
 	if got, bound := s.Len(), 360+49+3; got > bound {
 		t.Errorf("48 hours of minutes take %d buckets, want at most %d", got, bound)

@@ -17,6 +17,7 @@ import (
 	"github.com/apache/pulsar-client-go/pulsar"
 
 	"github.com/clicktrail/clicktrail/internal/testenv"
+	"github.com/clicktrail/clicktrail/processor/protocol"
 	"github.com/clicktrail/clicktrail/schemas"
 )
 
@@ -158,18 +159,18 @@ func reference(rounds [][]*schemas.Event) (map[string]refSession, map[int64]*ref
 				}
 				switch {
 				case at.Sub(cur.End) >= 30*time.Minute:
-					closeCur(EndInactivity)
+					closeCur(protocol.EndInactivity)
 				case at.UTC().YearDay() != cur.Start.UTC().YearDay():
-					closeCur(EndMidnight)
+					closeCur(protocol.EndMidnight)
 				case e.Type == schemas.TypePage && (e.Ctx.Campaign.Source != "" && e.Ctx.Campaign.Source != utm || refHost != "" && refHost != "shop.example"):
-					closeCur(EndCampaignChange)
+					closeCur(protocol.EndCampaignChange)
 				}
 			}
 			m := minute(at)
 			m.Events++
 			m.Keys[key] = true
 			if cur == nil {
-				cur = &refSession{ID: SessionID(key, e.MessageID), Start: at}
+				cur = &refSession{ID: protocol.SessionID(key, e.MessageID), Start: at}
 				utm = e.Ctx.Campaign.Source
 				seen = map[string]bool{}
 				m.Started++
@@ -186,7 +187,7 @@ func reference(rounds [][]*schemas.Event) (map[string]refSession, map[int64]*ref
 				cur.Exit = e.Ctx.Page.Path
 			}
 		}
-		closeCur(EndInactivity)
+		closeCur(protocol.EndInactivity)
 	}
 	return sessions, minutes
 }

@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/clicktrail/clicktrail/deploy/simulate"
-	"github.com/clicktrail/clicktrail/processor"
+	"github.com/clicktrail/clicktrail/processor/protocol"
 )
 
 // Session rules the reference applies: the processor's defaults (processor/doc.go),
@@ -124,7 +124,7 @@ func NewReference(events []simulate.Event, times map[string]time.Time) *Referenc
 				ref.ByEvent[e.Type]++
 			}
 			if cur == nil {
-				cur = &RefSession{ID: processor.SessionID(key, e.MessageID), UserKey: key, Start: at, End: at, campaign: campaignOf(e.URL)}
+				cur = &RefSession{ID: protocol.SessionID(key, e.MessageID), UserKey: key, Start: at, End: at, campaign: campaignOf(e.URL)}
 				m.Sessions++
 				if h := hostOf(e.Referrer); h != "" {
 					ref.Referrers[h]++
@@ -154,7 +154,7 @@ func NewReference(events []simulate.Event, times map[string]time.Time) *Referenc
 			}
 		}
 		if cur != nil {
-			closeCur(processor.EndInactivity)
+			closeCur(protocol.EndInactivity)
 		}
 	}
 	return ref
@@ -164,20 +164,20 @@ func NewReference(events []simulate.Event, times map[string]time.Time) *Referenc
 func endReason(s *RefSession, e simulate.Event, at time.Time) string {
 	switch {
 	case at.Sub(s.End) >= inactivity:
-		return processor.EndInactivity
+		return protocol.EndInactivity
 	case at.Sub(s.Start) >= maxSession:
-		return processor.EndMaxDuration
+		return protocol.EndMaxDuration
 	case !sameUTCDay(s.Start, at):
-		return processor.EndMidnight
+		return protocol.EndMidnight
 	}
 	if e.Type != "page" {
 		return ""
 	}
 	if c := campaignOf(e.URL); c != ([3]string{}) && c != s.campaign {
-		return processor.EndCampaignChange
+		return protocol.EndCampaignChange
 	}
 	if rh, ph := hostOf(e.Referrer), hostOf(e.URL); rh != "" && ph != "" && rh != ph {
-		return processor.EndCampaignChange
+		return protocol.EndCampaignChange
 	}
 	return ""
 }

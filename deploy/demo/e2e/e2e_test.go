@@ -20,6 +20,7 @@ import (
 	"github.com/clicktrail/clicktrail/deploy/simulate"
 	"github.com/clicktrail/clicktrail/internal/testenv"
 	"github.com/clicktrail/clicktrail/processor"
+	"github.com/clicktrail/clicktrail/processor/protocol"
 	"github.com/clicktrail/clicktrail/schemas"
 )
 
@@ -302,7 +303,7 @@ func checkSessions(t *testing.T, lk lake, st processor.Stats) {
 	// the event whose messageId, with its user key, gives the session's id.
 	opener := map[string]lakeEvent{}
 	for _, e := range lk.Events {
-		opener[processor.SessionID(e.UserKey, e.MessageID)] = e
+		opener[protocol.SessionID(e.UserKey, e.MessageID)] = e
 	}
 	starts := map[int64]int64{}
 	var bounces, duration int64

@@ -1,4 +1,4 @@
-package processor
+package protocol
 
 import (
 	"encoding/json"
@@ -31,10 +31,10 @@ type Counts struct {
 }
 
 // eventContrib is what event e adds to its minute's counts; started says it began a
-// session. Its values are capped to maxValueBytes; capped counts how many were cut.
+// session. Its values are capped to MaxValueBytes; capped counts how many were cut.
 func eventContrib(e *schemas.Event, started bool) (ct contrib, capped int) {
 	one := func(v string) string {
-		v, cut := capValue(v, maxValueBytes)
+		v, cut := capValue(v, MaxValueBytes)
 		if cut {
 			capped++
 		}
@@ -67,23 +67,23 @@ func (m *Minute) add(ct *contrib) {
 	if ct.event == "" {
 		return
 	}
-	m.count(dimEvents, ct.event, 1)
+	m.Count(DimEvents, ct.event, 1)
 	if ct.page != "" {
-		m.count(dimPageviews, ct.page, 1)
+		m.Count(DimPageviews, ct.page, 1)
 	}
 	if !ct.started {
 		return
 	}
 	m.SessionsStarted++
 	if ct.referrer != "" {
-		m.count(dimReferrers, ct.referrer, 1)
+		m.Count(DimReferrers, ct.referrer, 1)
 	}
 	if ct.utm != "" {
-		m.count(dimUTMSources, ct.utm, 1)
+		m.Count(DimUTMSources, ct.utm, 1)
 	}
 	if ct.browser != "" {
-		m.count(dimBrowsers, ct.browser, 1)
-		m.count(dimDevices, ct.dev, 1)
+		m.Count(DimBrowsers, ct.browser, 1)
+		m.Count(DimDevices, ct.dev, 1)
 	}
 }
 
@@ -119,7 +119,7 @@ func (c *Counts) TotalPageviews() int64 { return sum(c.Pageviews) }
 // Minute is one tenant's aggregate of one minute (UTC, by corrected event time):
 // the counts, and a HyperLogLog sketch of the user keys active in it. Partial minutes
 // combine with Merge: counts add up, sketches merge. Each dimension keeps at most
-// maxDistinctValues values of at most maxValueBytes (see Minute.count).
+// MaxDistinctValues values of at most MaxValueBytes (see Minute.Count).
 type Minute struct {
 	Tenant string    `json:"tenant"`
 	Start  time.Time `json:"start"`
@@ -129,7 +129,7 @@ type Minute struct {
 	Visitors Sketch `json:"visitors"`
 
 	// full holds the kept values of the dimensions that overflowed (see count).
-	full *[numDims]*keptHeap
+	full *[NumDims]*keptHeap
 }
 
 // NewMinute returns an empty aggregate of tenant's minute containing at.
@@ -145,7 +145,7 @@ func (m *Minute) AddEvent(e *schemas.Event, started bool) {
 }
 
 // Merge adds o, another partial of the same tenant and minute, into m, under the
-// bounds on values (see Minute.count): the result does not depend on the order of
+// bounds on values (see Minute.Count): the result does not depend on the order of
 // merges.
 func (m *Minute) Merge(o *Minute) error {
 	if o.Tenant != m.Tenant || !o.Start.Equal(m.Start) {
@@ -154,15 +154,15 @@ func (m *Minute) Merge(o *Minute) error {
 	if err := m.Visitors.Merge(o.Visitors.Sketch); err != nil {
 		return fmt.Errorf("merge visitor sketches: %w", err)
 	}
-	m.mergeCounts(&o.Counts)
+	m.MergeCounts(&o.Counts)
 	return nil
 }
 
-// mergeFrom adds o into m whatever their starts: m is a bucket (an hour, a day, a
+// Fold adds o into m whatever their starts: m is a bucket (an hour, a day, a
 // range) that contains o's minute. Sketches of precision 14 always merge.
-func (m *Minute) mergeFrom(o *Minute) {
+func (m *Minute) Fold(o *Minute) {
 	_ = m.Visitors.Merge(o.Visitors.Sketch)
-	m.mergeCounts(&o.Counts)
+	m.MergeCounts(&o.Counts)
 }
 
 // Sketch is a HyperLogLog sketch that travels in JSON as its binary form (base64).

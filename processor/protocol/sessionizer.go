@@ -1,4 +1,4 @@
-package processor
+package protocol
 
 import (
 	"crypto/sha256"
@@ -31,13 +31,13 @@ type SessionRules struct {
 	// after IdleTimeout plus this, in case that instance left [min(1m, IdleTimeout/2)].
 	OrphanGrace time.Duration
 	// Retention: an event whose minute lies more than this before the processing
-	// clock's, or more than maxFutureSkew after it, is ignored (outcome Outside) [48h].
+	// clock's, or more than MaxFutureSkew after it, is ignored (outcome Outside) [48h].
 	Retention time.Duration
 }
 
-// maxFutureSkew is how far after the processing clock an event may lie and still be
+// MaxFutureSkew is how far after the processing clock an event may lie and still be
 // counted (a client clock the collector could not correct).
-const maxFutureSkew = 10 * time.Minute
+const MaxFutureSkew = 10 * time.Minute
 
 // DefaultRetention is the default of SessionRules.Retention and Config.Retention.
 const DefaultRetention = 48 * time.Hour
@@ -76,8 +76,8 @@ func (o Outcome) String() string {
 	return [...]string{"counted", "started", "duplicate", "late", "replayed", "outside", "invalid"}[o]
 }
 
-// position is where an event lies in its partition of the events topic.
-type position struct {
+// Position is where an event lies in its partition of the events topic.
+type Position struct {
 	Ledger    int64
 	Entry     int64
 	Partition int32
@@ -86,7 +86,7 @@ type position struct {
 
 // atOrBefore reports whether p is q or earlier in the same partition. Positions in
 // different partitions (after the topic grew) are not ordered: it reports false.
-func (p position) atOrBefore(q position) bool {
+func (p Position) atOrBefore(q Position) bool {
 	if p.Partition != q.Partition {
 		return false
 	}
@@ -118,9 +118,9 @@ type keyState struct {
 	tenant string
 	// writer is the writer of the commit this state came from ("" once processed here).
 	writer string
-	pos    position // last event applied, when flags&ksPos
+	pos    Position // last event applied, when flags&ksPos
 	// cpos is the position in the key's last valid commit, when flags&ksCommitted.
-	cpos position
+	cpos Position
 	// cended is the hash of the id of the key's last session whose end was counted: a
 	// second close of it (two instances expiring the same orphaned key) counts once.
 	cended  uint64
@@ -210,8 +210,8 @@ type Sessionizer struct {
 
 // Counters are what a sessionizer cut or left out, for metrics (see TakeCounters).
 type Counters struct {
-	// ValuesCapped counts aggregate dimension values cut to maxValueBytes and session
-	// texts cut to maxSessionValueBytes.
+	// ValuesCapped counts aggregate dimension values cut to MaxValueBytes and session
+	// texts cut to MaxSessionValueBytes.
 	ValuesCapped int64
 	// Refused counts contributions left out of the aggregates because their key's
 	// record could not fit a commit (see Checkpoint); never when the caller checkpoints
@@ -274,12 +274,12 @@ func (z *Sessionizer) Owns(key string) bool {
 // Add applies one event found at pos (nil when not from a topic).
 //
 // An event whose minute lies outside the window [now − Retention, now +
-// maxFutureSkew] of the processing clock is ignored, neither aggregated nor
+// MaxFutureSkew] of the processing clock is ignored, neither aggregated nor
 // sessionized (outcome Outside): the store keeps no minute there (see Store), and a
 // session holding it would carry that time into the sessions and minutes it does
 // count (a year-1 or year-9999 timestamp would make every later event of the key
 // "late", or end its session). Its key's state is not touched.
-func (z *Sessionizer) Add(e *schemas.Event, pos *position) Outcome {
+func (z *Sessionizer) Add(e *schemas.Event, pos *Position) Outcome {
 	key := e.UserKey()
 	if len(key) > maxKeyBytes {
 		return Invalid
@@ -343,10 +343,10 @@ func (z *Sessionizer) Add(e *schemas.Event, pos *position) Outcome {
 }
 
 // inWindow reports whether the minute of at lies in [now − Retention, now +
-// maxFutureSkew].
+// MaxFutureSkew].
 func (z *Sessionizer) inWindow(at, now time.Time) bool {
 	m := at.Truncate(time.Minute)
-	return !m.Before(now.Add(-z.rules.Retention).Truncate(time.Minute)) && !m.After(now.Add(maxFutureSkew))
+	return !m.Before(now.Add(-z.rules.Retention).Truncate(time.Minute)) && !m.After(now.Add(MaxFutureSkew))
 }
 
 // NeedsCheckpoint reports whether a key's contributions since the last checkpoint
@@ -405,13 +405,13 @@ func (z *Sessionizer) endReason(cur *openSession, e *schemas.Event, at time.Time
 }
 
 // campaignChanged: a new utm_source/medium/campaign, or arrival from another site.
-// The session holds its campaign cut to maxSessionValueBytes: the event's is compared
+// The session holds its campaign cut to MaxSessionValueBytes: the event's is compared
 // cut alike.
 func campaignChanged(s *schemas.Session, e *schemas.Event) bool {
 	c := e.Ctx.Campaign
 	if c.Source != "" || c.Medium != "" || c.Name != "" {
 		same := func(ev, held string) bool {
-			ev, _ = capValue(ev, maxSessionValueBytes)
+			ev, _ = capValue(ev, MaxSessionValueBytes)
 			return ev == held
 		}
 		if !same(c.Source, s.Campaign.Source) || !same(c.Medium, s.Campaign.Medium) || !same(c.Name, s.Campaign.Name) {
@@ -470,9 +470,9 @@ func (z *Sessionizer) count(s *openSession, e *schemas.Event, at time.Time, late
 	}
 }
 
-// text caps a session's text field (see maxSessionValueBytes).
+// text caps a session's text field (see MaxSessionValueBytes).
 func (z *Sessionizer) text(v string) string {
-	v, cut := capValue(v, maxSessionValueBytes)
+	v, cut := capValue(v, MaxSessionValueBytes)
 	if cut {
 		z.counts.ValuesCapped++
 	}
@@ -481,9 +481,9 @@ func (z *Sessionizer) text(v string) string {
 
 // keyBudget is what a key's contributions and session ends may add to a commit
 // before the sessionizer asks for a checkpoint (NeedsCheckpoint). One event adds
-// at most contribBound of six values of maxValueBytes, a minute (minuteBound) and two
+// at most contribBound of six values of MaxValueBytes, a minute (minuteBound) and two
 // session ends (an idle close and an end reason), about 2 KB; a record with texts of
-// at most maxSessionValueBytes, a key of at most maxKeyBytes and maxSeen hashes is
+// at most MaxSessionValueBytes, a key of at most maxKeyBytes and maxSeen hashes is
 // about 40 KB. So a key's part of a commit stays under keyBudget + 42 KB, within
 // maxCommitBytes, however many events of whatever content it receives.
 const keyBudget = maxCommitBytes / 2

@@ -1,4 +1,4 @@
-package processor
+package protocol
 
 import (
 	"encoding/json"
@@ -34,7 +34,7 @@ func TestADimensionKeepsAThousandValuesAndCountsTheRestAsOther(t *testing.T) {
 			m := NewMinute("acme", t0)
 			vs := values(tc.distinct)
 			for i, v := range vs {
-				m.count(dimPageviews, v, int64(1+i%3))
+				m.Count(DimPageviews, v, int64(1+i%3))
 			}
 			var total, want int64
 			for i := range vs {
@@ -50,7 +50,7 @@ func TestADimensionKeepsAThousandValuesAndCountsTheRestAsOther(t *testing.T) {
 			if named != tc.wantNamed || total != want {
 				t.Errorf("%d values named, %d counted in all; want %d and %d", named, total, tc.wantNamed, want)
 			}
-			if tc.distinct > maxDistinctValues && m.Pageviews[otherValue] == 0 {
+			if tc.distinct > MaxDistinctValues && m.Pageviews[otherValue] == 0 {
 				t.Errorf("nothing counted under %s", otherValue)
 			}
 			// The named ones are those of smallest rank, each with its full count.
@@ -90,7 +90,7 @@ func TestMergingPartialsGivesTheSameMinuteInAnyOrder(t *testing.T) {
 	}
 	whole := NewMinute("acme", t0)
 	for _, e := range events {
-		whole.count(dimPageviews, e.v, e.n)
+		whole.Count(DimPageviews, e.v, e.n)
 	}
 	for round := range 5 {
 		// Cut into partials of random sizes, each bounded on its own, through JSON.
@@ -99,7 +99,7 @@ func TestMergingPartialsGivesTheSameMinuteInAnyOrder(t *testing.T) {
 			n := min(len(rest), 1+rng.IntN(6000))
 			p := NewMinute("acme", t0)
 			for _, e := range rest[:n] {
-				p.count(dimPageviews, e.v, e.n)
+				p.Count(DimPageviews, e.v, e.n)
 			}
 			b, _ := json.Marshal(p)
 			var q Minute
@@ -121,8 +121,8 @@ func TestMergingPartialsGivesTheSameMinuteInAnyOrder(t *testing.T) {
 				round, len(partials), len(merged.Pageviews), merged.Pageviews[otherValue], len(whole.Pageviews), whole.Pageviews[otherValue])
 		}
 	}
-	if len(whole.Pageviews) != maxDistinctValues+1 {
-		t.Errorf("%d entries, want %d and %s", len(whole.Pageviews), maxDistinctValues, otherValue)
+	if len(whole.Pageviews) != MaxDistinctValues+1 {
+		t.Errorf("%d entries, want %d and %s", len(whole.Pageviews), MaxDistinctValues, otherValue)
 	}
 }
 
@@ -140,12 +140,12 @@ func TestMergingAnUnboundedPartialBoundsIt(t *testing.T) {
 	}
 	var total int64
 	for v, n := range m.Referrers {
-		if len(v) > maxValueBytes {
+		if len(v) > MaxValueBytes {
 			t.Fatalf("a value of %d bytes kept", len(v))
 		}
 		total += n
 	}
-	if len(m.Referrers) != maxDistinctValues+1 || total != 6000 {
-		t.Errorf("%d entries counting %d, want %d counting 6000", len(m.Referrers), total, maxDistinctValues+1)
+	if len(m.Referrers) != MaxDistinctValues+1 || total != 6000 {
+		t.Errorf("%d entries counting %d, want %d counting 6000", len(m.Referrers), total, MaxDistinctValues+1)
 	}
 }

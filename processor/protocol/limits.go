@@ -1,4 +1,4 @@
-package processor
+package protocol
 
 import "github.com/clicktrail/clicktrail/schemas"
 
@@ -6,18 +6,18 @@ import "github.com/clicktrail/clicktrail/schemas"
 // aggregate dimension, a session's text and a user key have a bounded size, so a
 // commit (see Checkpoint) and the store (see Store) have a bounded size too.
 const (
-	// maxValueBytes caps a value of an aggregate dimension (page path, event name,
+	// MaxValueBytes caps a value of an aggregate dimension (page path, event name,
 	// referrer host, utm_source, browser, device type), cut on a UTF-8 boundary.
-	maxValueBytes = 200
-	// maxDistinctValues is how many distinct values one dimension of one tenant-minute
-	// keeps; the others are counted under otherValue (see Minute.count).
-	maxDistinctValues = 1000
-	// otherValue counts the values of a dimension beyond maxDistinctValues.
+	MaxValueBytes = 200
+	// MaxDistinctValues is how many distinct values one dimension of one tenant-minute
+	// keeps; the others are counted under otherValue (see Minute.Count).
+	MaxDistinctValues = 1000
+	// otherValue counts the values of a dimension beyond MaxDistinctValues.
 	otherValue = "(other)"
-	// maxSessionValueBytes caps each text field of a session (entry and exit page,
+	// MaxSessionValueBytes caps each text field of a session (entry and exit page,
 	// referrer, campaign, user and anonymous ids, source, browser, os, device type):
 	// the session travels in every commit of its key.
-	maxSessionValueBytes = 2048
+	MaxSessionValueBytes = 2048
 	// maxKeyBytes bounds a user key: the collector accepts ids of at most 512
 	// characters (schemas.MaxIDLength), 2048 bytes at most. An event with a longer
 	// key was not written by a collector; it is ignored (outcome Invalid).

@@ -1,4 +1,4 @@
-package processor
+package protocol
 
 import (
 	"encoding/json"
@@ -7,36 +7,21 @@ import (
 	"testing"
 	"time"
 
+	"github.com/clicktrail/clicktrail/processor/protocol/protocoltest"
 	"github.com/clicktrail/clicktrail/schemas"
 )
 
-var t0 = time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
+var t0 = protocoltest.T0
 
-type ev struct {
-	at       time.Duration // after t0
-	id       string
-	typ      string
-	path     string
-	referrer string
-	utm      string // utm_source
-	userID   string
-}
+// ev is a page (or another type's) event of tenant acme's visitor anon-1.
+type ev protocoltest.Ev
 
-func (v ev) event() *schemas.Event {
-	typ := v.typ
-	if typ == "" {
-		typ = schemas.TypePage
-	}
-	e := &schemas.Event{Type: typ, AnonymousID: "anon-1", UserID: v.userID, MessageID: v.id, Timestamp: schemas.NewTime(t0.Add(v.at)), Event: "Clicked", Tenant: "acme"}
-	e.Ctx.Page = schemas.Page{URL: "https://shop.example" + v.path, Path: v.path, Referrer: v.referrer}
-	e.Ctx.Campaign.Source = v.utm
-	return e
-}
+func (v ev) Event() *schemas.Event { return protocoltest.Ev(v).Event() }
 
 // clock is a settable processing clock.
-type clock struct{ t time.Time }
+type clock struct{ T time.Time }
 
-func (c *clock) now() time.Time { return c.t }
+func (c *clock) Now() time.Time { return c.T }
 
 // closedBy runs a checkpoint, reads its commits back, and returns the sessions closed
 // since the last one.
@@ -51,9 +36,9 @@ func closedBy(z *Sessionizer) []schemas.Session {
 func run(rules SessionRules, events []ev) (closed []schemas.Session, outcomes []Outcome, z *Sessionizer) {
 	// The processing clock a day after t0: the events, up to 14 hours after t0, lie in
 	// its retention window.
-	z = NewSessionizer(rules, "test", (&clock{t0.Add(24 * time.Hour)}).now)
+	z = NewSessionizer(rules, "test", (&clock{t0.Add(24 * time.Hour)}).Now)
 	for _, v := range events {
-		outcomes = append(outcomes, z.Add(v.event(), nil))
+		outcomes = append(outcomes, z.Add(v.Event(), nil))
 	}
 	return closedBy(z), outcomes, z
 }
@@ -128,15 +113,15 @@ func TestSessionRules(t *testing.T) {
 
 func TestASessionRecordAddsUp(t *testing.T) {
 	clk := &clock{t0}
-	z := NewSessionizer(DefaultSessionRules(), "test", clk.now)
+	z := NewSessionizer(DefaultSessionRules(), "test", clk.Now)
 	for _, v := range []ev{
 		{0, "m1", "", "/landing", "https://news.example/", "news", ""},
 		{time.Minute, "m2", schemas.TypeTrack, "/landing", "", "", ""},
 		{3 * time.Minute, "m3", "", "/pricing", "", "", "u-7"},
 	} {
-		z.Add(v.event(), nil)
+		z.Add(v.Event(), nil)
 	}
-	clk.t = clk.t.Add(30 * time.Minute) // idle for the idle timeout by the processing clock
+	clk.T = clk.T.Add(30 * time.Minute) // idle for the idle timeout by the processing clock
 	z.Expire()
 	closed := closedBy(z)
 	if len(closed) != 1 {
@@ -161,9 +146,9 @@ func TestASessionRecordAddsUp(t *testing.T) {
 
 func TestAOneEventVisitIsABounce(t *testing.T) {
 	clk := &clock{t0}
-	z := NewSessionizer(DefaultSessionRules(), "test", clk.now)
-	z.Add(ev{0, "m1", "", "/", "", "", ""}.event(), nil)
-	clk.t = clk.t.Add(time.Hour)
+	z := NewSessionizer(DefaultSessionRules(), "test", clk.Now)
+	z.Add(ev{0, "m1", "", "/", "", "", ""}.Event(), nil)
+	clk.T = clk.T.Add(time.Hour)
 	z.Expire()
 	s := closedBy(z)[0]
 	if !s.IsBounce || s.DurationMs != 0 {
@@ -188,18 +173,18 @@ func TestExpiry(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			clk := &clock{t0}
-			z := NewSessionizer(DefaultSessionRules(), "me", clk.now)
+			z := NewSessionizer(DefaultSessionRules(), "me", clk.Now)
 			if tc.otherOwner {
-				other := NewSessionizer(DefaultSessionRules(), "other", clk.now)
-				other.Add(ev{0, "m1", "", "/", "", "", ""}.event(), &position{Ledger: 1})
+				other := NewSessionizer(DefaultSessionRules(), "other", clk.Now)
+				other.Add(ev{0, "m1", "", "/", "", "", ""}.Event(), &Position{Ledger: 1})
 				play(t, z, checkpoint(t, other))
 			} else {
-				z.Add(ev{0, "m1", "", "/", "", "", ""}.event(), &position{Ledger: 1})
+				z.Add(ev{0, "m1", "", "/", "", "", ""}.Event(), &Position{Ledger: 1})
 			}
 			closedBy(z) // first checkpoint
 			var closed []schemas.Session
 			// Expire as the pipeline does: every few seconds, checkpointing in between.
-			for end := t0.Add(tc.idle); !clk.t.After(end); clk.t = clk.t.Add(time.Minute) {
+			for end := t0.Add(tc.idle); !clk.T.After(end); clk.T = clk.T.Add(time.Minute) {
 				z.Expire()
 				closed = append(closed, closedBy(z)...)
 			}
@@ -214,15 +199,15 @@ func TestExpiry(t *testing.T) {
 // redelivers them: the next owner, loading the record, must skip them.
 func TestARedeliveredEventIsSkippedByItsPosition(t *testing.T) {
 	clk := &clock{t0}
-	a := NewSessionizer(DefaultSessionRules(), "a", clk.now)
-	a.Add(ev{0, "m1", "", "/", "", "", ""}.event(), &position{Partition: 2, Ledger: 7, Entry: 1})
-	a.Add(ev{time.Minute, "m2", "", "/p", "", "", ""}.event(), &position{Partition: 2, Ledger: 7, Entry: 2})
-	b := NewSessionizer(DefaultSessionRules(), "b", clk.now)
+	a := NewSessionizer(DefaultSessionRules(), "a", clk.Now)
+	a.Add(ev{0, "m1", "", "/", "", "", ""}.Event(), &Position{Partition: 2, Ledger: 7, Entry: 1})
+	a.Add(ev{time.Minute, "m2", "", "/p", "", "", ""}.Event(), &Position{Partition: 2, Ledger: 7, Entry: 2})
+	b := NewSessionizer(DefaultSessionRules(), "b", clk.Now)
 	play(t, b, checkpoint(t, a))
 
 	var outs []Outcome
 	for i, v := range []ev{{0, "m1", "", "/", "", "", ""}, {time.Minute, "m2", "", "/p", "", "", ""}, {2 * time.Minute, "m3", "", "/q", "", "", ""}} {
-		outs = append(outs, b.Add(v.event(), &position{Partition: 2, Ledger: 7, Entry: int64(i + 1)}))
+		outs = append(outs, b.Add(v.Event(), &Position{Partition: 2, Ledger: 7, Entry: int64(i + 1)}))
 	}
 	if fmt.Sprint(outs) != "[replayed replayed counted]" {
 		t.Errorf("outcomes %v, want [replayed replayed counted]", outs)
@@ -237,7 +222,7 @@ func TestARedeliveredEventIsSkippedByItsPosition(t *testing.T) {
 	}
 }
 
-// Events whose minute lies outside [now − Retention, now + maxFutureSkew] of the
+// Events whose minute lies outside [now − Retention, now + MaxFutureSkew] of the
 // processing clock are ignored: no minute is opened for them, no session holds them,
 // their key's state is not touched.
 func TestEventsOutsideTheRetentionWindowAreIgnored(t *testing.T) {
@@ -253,19 +238,19 @@ func TestEventsOutsideTheRetentionWindowAreIgnored(t *testing.T) {
 		{"an event in the minute before is ignored", now.Add(-DefaultRetention - time.Minute), Outside},
 		{"an event in year 1 is ignored", time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC), Outside},
 		{"an event without a time is ignored", time.Time{}, Outside},
-		{"an event 10 minutes ahead is counted", now.Add(maxFutureSkew), Started},
-		{"an event 11 minutes ahead is ignored", now.Add(maxFutureSkew + time.Minute), Outside},
+		{"an event 10 minutes ahead is counted", now.Add(MaxFutureSkew), Started},
+		{"an event 11 minutes ahead is ignored", now.Add(MaxFutureSkew + time.Minute), Outside},
 		{"an event in year 9999 is ignored", time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC), Outside},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			z := NewSessionizer(DefaultSessionRules(), "me", (&clock{now}).now)
-			e := ev{0, "m1", "", "/", "", "", ""}.event()
+			z := NewSessionizer(DefaultSessionRules(), "me", (&clock{now}).Now)
+			e := ev{0, "m1", "", "/", "", "", ""}.Event()
 			e.Timestamp = schemas.NewTime(tc.at)
 			if tc.at.IsZero() {
 				e.Timestamp = nil
 			}
-			if got := z.Add(e, &position{Ledger: 1}); got != tc.want {
+			if got := z.Add(e, &Position{Ledger: 1}); got != tc.want {
 				t.Fatalf("outcome %v, want %v", got, tc.want)
 			}
 			cp := z.Checkpoint()
@@ -282,9 +267,9 @@ func TestEventsOutsideTheRetentionWindowAreIgnored(t *testing.T) {
 // What a client sends cannot grow a session's record: its texts are cut, a user key
 // no collector writes is refused.
 func TestSessionTextsAreCapped(t *testing.T) {
-	z := NewSessionizer(DefaultSessionRules(), "me", (&clock{t0}).now)
+	z := NewSessionizer(DefaultSessionRules(), "me", (&clock{t0}).Now)
 	long := strings.Repeat("é", 30_000)
-	e := ev{0, "m1", "", "/" + long, "https://" + long, long, long}.event()
+	e := ev{0, "m1", "", "/" + long, "https://" + long, long, long}.Event()
 	e.Ctx.Campaign = schemas.Campaign{Name: long, Source: long, Medium: long, Term: long, Content: long}
 	e.Enrichment = &schemas.Enrichment{Browser: long, OS: long, DeviceType: long}
 	e.Source = long
@@ -292,14 +277,14 @@ func TestSessionTextsAreCapped(t *testing.T) {
 	s := z.keys["anon-1"].open.Session
 	for i, v := range []string{s.EntryPage, s.ExitPage, s.Referrer, s.UserID, s.Source, s.Browser, s.OS, s.DeviceType,
 		s.Campaign.Name, s.Campaign.Source, s.Campaign.Medium, s.Campaign.Term, s.Campaign.Content} {
-		if len(v) > maxSessionValueBytes || len(v) < maxSessionValueBytes-1 {
-			t.Errorf("text %d: %d bytes, want %d (cut on a character)", i, len(v), maxSessionValueBytes)
+		if len(v) > MaxSessionValueBytes || len(v) < MaxSessionValueBytes-1 {
+			t.Errorf("text %d: %d bytes, want %d (cut on a character)", i, len(v), MaxSessionValueBytes)
 		}
 	}
 	if c := z.TakeCounters(); c.ValuesCapped < 10 {
 		t.Errorf("%d values counted as capped", c.ValuesCapped)
 	}
-	k := ev{0, "m2", "", "/", "", "", ""}.event()
+	k := ev{0, "m2", "", "/", "", "", ""}.Event()
 	k.AnonymousID = strings.Repeat("k", maxKeyBytes+1)
 	if out := z.Add(k, nil); out != Invalid || z.Keys() != 1 {
 		t.Errorf("a key of %d bytes: outcome %v, %d keys held; want %v, 1", len(k.AnonymousID), out, z.Keys(), Invalid)
@@ -309,17 +294,17 @@ func TestSessionTextsAreCapped(t *testing.T) {
 // Interned strings (browser names and the like, from clients) stay bounded, whatever
 // other writers' commits hold.
 func TestInternedStringsStayBounded(t *testing.T) {
-	z := NewSessionizer(DefaultSessionRules(), "me", (&clock{t0}).now)
-	other := NewSessionizer(DefaultSessionRules(), "other", (&clock{t0}).now)
+	z := NewSessionizer(DefaultSessionRules(), "me", (&clock{t0}).Now)
+	other := NewSessionizer(DefaultSessionRules(), "other", (&clock{t0}).Now)
 	for i := range 20_000 {
-		e := ev{0, fmt.Sprint("m", i), "", "/", "", "", ""}.event()
+		e := ev{0, fmt.Sprint("m", i), "", "/", "", "", ""}.Event()
 		e.AnonymousID = fmt.Sprint("anon-", i)
 		e.Enrichment = &schemas.Enrichment{Browser: fmt.Sprint("Browser/", i), OS: fmt.Sprint("OS-", i) + strings.Repeat("x", 100), DeviceType: "desktop"}
-		other.Add(e, &position{Ledger: 1, Entry: int64(i)})
+		other.Add(e, &Position{Ledger: 1, Entry: int64(i)})
 	}
 	for _, c := range other.Checkpoint().Commits {
-		b, _ := appendCommit(nil, c)
-		d, err := decodeCommit(b, z.intern)
+		b, _ := AppendCommit(nil, c)
+		d, err := DecodeCommit(b, z.intern)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -359,7 +344,7 @@ func TestOneKeyWithEventsAnHourApartCostsBoundedState(t *testing.T) {
 			start := time.Now()
 			outside := 0
 			for i := range n {
-				e := ev{time.Duration(i+1) * time.Hour, fmt.Sprint("m", i), "", "/", "", "", ""}.event()
+				e := ev{time.Duration(i+1) * time.Hour, fmt.Sprint("m", i), "", "/", "", "", ""}.Event()
 				if f.add(e) == Outside {
 					outside++
 				}
@@ -382,7 +367,7 @@ func TestOneKeyWithEventsAnHourApartCostsBoundedState(t *testing.T) {
 
 // A session holds its campaign cut; the same long campaign again is no change.
 func TestALongCampaignRepeatedKeepsItsSession(t *testing.T) {
-	long := strings.Repeat("c", 3*maxSessionValueBytes)
+	long := strings.Repeat("c", 3*MaxSessionValueBytes)
 	_, outcomes, z := run(DefaultSessionRules(), []ev{{0, "a", "", "/", "", long, ""}, {time.Minute, "b", "", "/p", "", long, ""}, {2 * time.Minute, "c", "", "/q", "", long + "x", ""}})
 	if fmt.Sprint(outcomes) != "[started counted counted]" || z.Open() != 1 {
 		t.Errorf("outcomes %v with %d open sessions, want [started counted counted] and 1 (the change is past the cut)", outcomes, z.Open())

@@ -1,4 +1,4 @@
-package processor
+package protocol
 
 import "container/heap"
 
@@ -6,14 +6,14 @@ import "container/heap"
 // one rule that does not depend on the order in which events and partial aggregates
 // arrive, nor on how they were cut into commits and messages:
 //
-//	A minute's dimension keeps the maxDistinctValues values of smallest rank (a 64-bit
+//	A minute's dimension keeps the MaxDistinctValues values of smallest rank (a 64-bit
 //	FNV-1a hash of the value, ties broken by the bytes) among all the values it was
 //	ever given; every other value is counted under otherValue.
 //
 // A value kept at the end was kept from its first count on (the kept set only ever
 // takes a value of smaller rank than one it drops), so its count is complete; and a
 // value that a partial (a commit's minute) counted under otherValue has a larger
-// rank than maxDistinctValues others of that partial, so the merged minute never
+// rank than MaxDistinctValues others of that partial, so the merged minute never
 // keeps it either. Merging partials is therefore commutative and associative: every
 // instance, whatever the order in which it read the aggregates topic, and a writer
 // and the instance recovering its aggregate, compute the same numbers, and the same
@@ -22,20 +22,20 @@ import "container/heap"
 // one minute can push others into otherValue (which ones depends on the hashes, not
 // on who came first); a value "(other)" sent by a client is counted there too.
 
-// dimensions of Counts, in the order of dims.
+// Dimensions of Counts, in the order of Dims.
 const (
-	dimEvents = iota
-	dimPageviews
-	dimReferrers
-	dimUTMSources
-	dimBrowsers
-	dimDevices
-	numDims
+	DimEvents = iota
+	DimPageviews
+	DimReferrers
+	DimUTMSources
+	DimBrowsers
+	DimDevices
+	NumDims
 )
 
-// dims returns c's dimensions in a fixed order.
-func (c *Counts) dims() [numDims]*map[string]int64 {
-	return [numDims]*map[string]int64{&c.Events, &c.Pageviews, &c.Referrers, &c.UTMSources, &c.Browsers, &c.Devices}
+// Dims returns c's dimensions in a fixed order.
+func (c *Counts) Dims() [NumDims]*map[string]int64 {
+	return [NumDims]*map[string]int64{&c.Events, &c.Pageviews, &c.Referrers, &c.UTMSources, &c.Browsers, &c.Devices}
 }
 
 // ranked is a kept value with its rank.
@@ -70,10 +70,10 @@ func (h *keptHeap) Pop() any {
 	return x
 }
 
-// count adds n to value v (at most maxValueBytes, see capValue) of dimension d,
-// keeping at most maxDistinctValues values by name (see the rule above).
-func (m *Minute) count(d int, v string, n int64) {
-	mp := m.dims()[d]
+// Count adds n to value v (at most MaxValueBytes, see capValue) of dimension d,
+// keeping at most MaxDistinctValues values by name (see the rule above).
+func (m *Minute) Count(d int, v string, n int64) {
+	mp := m.Dims()[d]
 	if *mp == nil {
 		*mp = map[string]int64{}
 	}
@@ -85,14 +85,14 @@ func (m *Minute) count(d int, v string, n int64) {
 	if _, ok := (*mp)[otherValue]; ok {
 		kept--
 	}
-	if kept < maxDistinctValues {
+	if kept < MaxDistinctValues {
 		(*mp)[v] = n
 		return
 	}
 	// Full: v takes the place of the value of largest rank, or joins otherValue. The
 	// heap is built at the first overflow; from then on the dimension stays full.
 	if m.full == nil {
-		m.full = &[numDims]*keptHeap{}
+		m.full = &[NumDims]*keptHeap{}
 	}
 	h := m.full[d]
 	if h == nil {
@@ -117,17 +117,17 @@ func (m *Minute) count(d int, v string, n int64) {
 	(*mp)[otherValue] += n
 }
 
-// mergeCounts adds o into m under the bounds: values are capped (those of older
+// MergeCounts adds o into m under the bounds: values are capped (those of older
 // writers may be longer) and counted with count, in any order (see the rule above).
-func (m *Minute) mergeCounts(o *Counts) {
+func (m *Minute) MergeCounts(o *Counts) {
 	m.SessionsStarted += o.SessionsStarted
 	m.SessionsEnded += o.SessionsEnded
 	m.Bounces += o.Bounces
 	m.SessionDurationMs += o.SessionDurationMs
-	for d, src := range o.dims() {
+	for d, src := range o.Dims() {
 		for v, n := range *src {
-			v, _ = capValue(v, maxValueBytes)
-			m.count(d, v, n)
+			v, _ = capValue(v, MaxValueBytes)
+			m.Count(d, v, n)
 		}
 	}
 }

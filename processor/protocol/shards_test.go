@@ -1,4 +1,4 @@
-package processor
+package protocol
 
 import (
 	"bytes"
@@ -12,7 +12,7 @@ import (
 
 // keyed is v's event as the user key's.
 func keyed(v ev, key string) *schemas.Event {
-	e := v.event()
+	e := v.Event()
 	e.AnonymousID = key
 	return e
 }
@@ -52,9 +52,9 @@ func TestTheKeyHashIsPulsars(t *testing.T) {
 // A checkpoint writes one commit per shard at least: every record of a commit is of
 // the commit's shard.
 func TestEveryCommitHoldsKeysOfOneShard(t *testing.T) {
-	z := NewSessionizer(DefaultSessionRules(), "me", (&clock{t0.Add(time.Hour)}).now)
+	z := NewSessionizer(DefaultSessionRules(), "me", (&clock{t0.Add(time.Hour)}).Now)
 	for i := range 500 {
-		z.Add(keyed(ev{time.Duration(i) * time.Second, fmt.Sprint("m", i), "", "/", "", "", ""}, fmt.Sprint("k", i)), &position{Ledger: 1, Entry: int64(i)})
+		z.Add(keyed(ev{time.Duration(i) * time.Second, fmt.Sprint("m", i), "", "/", "", "", ""}, fmt.Sprint("k", i)), &Position{Ledger: 1, Entry: int64(i)})
 	}
 	shards := map[int]bool{}
 	for _, c := range z.Checkpoint().Commits {
@@ -78,18 +78,18 @@ func TestEveryCommitHoldsKeysOfOneShard(t *testing.T) {
 // counts as the reader's own.
 func TestAShardSnapshotHoldsTheCommittedState(t *testing.T) {
 	clk := &clock{t0.Add(time.Hour)}
-	owner := NewSessionizer(DefaultSessionRules(), "owner", clk.now)
+	owner := NewSessionizer(DefaultSessionRules(), "owner", clk.Now)
 	keys := keysOfOneShard(20)
 	for i, k := range keys {
-		owner.Add(keyed(ev{time.Duration(i) * time.Second, fmt.Sprint("a", i), "", "/a", "", "", ""}, k), &position{Ledger: 1, Entry: int64(i)})
+		owner.Add(keyed(ev{time.Duration(i) * time.Second, fmt.Sprint("a", i), "", "/a", "", "", ""}, k), &Position{Ledger: 1, Entry: int64(i)})
 	}
 	first := checkpoint(t, owner)
-	stale := NewSessionizer(DefaultSessionRules(), "stale", clk.now)
+	stale := NewSessionizer(DefaultSessionRules(), "stale", clk.Now)
 	play(t, stale, first) // stale knows the state of the snapshot, not what follows
 	all := [stateShards]bool{}
 	all[0] = true
 	recs := owner.shardRecords(&all)[0]
-	data, err := encodeShardSnapshot("t/ns", 0, []byte("pos"), clk.t, recs)
+	data, err := encodeShardSnapshot("t/ns", 0, []byte("pos"), clk.T, recs)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -100,20 +100,20 @@ func TestAShardSnapshotHoldsTheCommittedState(t *testing.T) {
 	if _, _, err := decodeShardSnapshot(bytes.NewReader(data), "t/ns", 1, func(s string) string { return s }); err == nil {
 		t.Errorf("the snapshot of shard 0 was read as shard 1's")
 	}
-	reader := NewSessionizer(DefaultSessionRules(), "reader", clk.now)
+	reader := NewSessionizer(DefaultSessionRules(), "reader", clk.Now)
 	reader.restore(got)
 	if reader.Open() != len(keys) || reader.Owns(keys[0]) {
 		t.Fatalf("restored %d open sessions (want %d), owns a key: %v", reader.Open(), len(keys), reader.Owns(keys[0]))
 	}
 	// The owner goes on from its committed state: its commit counts for the reader.
-	owner.Add(keyed(ev{time.Minute, "b0", "", "/b", "", "", ""}, keys[0]), &position{Ledger: 1, Entry: 100})
+	owner.Add(keyed(ev{time.Minute, "b0", "", "/b", "", "", ""}, keys[0]), &Position{Ledger: 1, Entry: 100})
 	next := owner.Checkpoint().Commits
 	if _, ok := reader.Evaluate(roundTrip(t, next[0])); !ok {
 		t.Errorf("the owner's next commit does not count for an instance that read the snapshot")
 	}
 	// A writer that goes on from the snapshot's state, missing the owner's commit
 	// since: not counted.
-	stale.Add(keyed(ev{2 * time.Minute, "c0", "", "/c", "", "", ""}, keys[0]), &position{Ledger: 1, Entry: 101})
+	stale.Add(keyed(ev{2 * time.Minute, "c0", "", "/c", "", "", ""}, keys[0]), &Position{Ledger: 1, Entry: 101})
 	if _, ok := reader.Evaluate(roundTrip(t, stale.Checkpoint().Commits[0])); ok {
 		t.Errorf("a commit from an outdated state counts after the snapshot")
 	}
@@ -123,9 +123,9 @@ func TestAShardSnapshotHoldsTheCommittedState(t *testing.T) {
 // nothing of it is waiting to be committed.
 func TestAShardIsDroppedOnlyWithoutSessionsOfItsOwn(t *testing.T) {
 	clk := &clock{t0.Add(time.Hour)}
-	z := NewSessionizer(DefaultSessionRules(), "me", clk.now)
+	z := NewSessionizer(DefaultSessionRules(), "me", clk.Now)
 	k := keysOfOneShard(1)[0]
-	z.Add(keyed(ev{0, "m0", "", "/", "", "", ""}, k), &position{Ledger: 1})
+	z.Add(keyed(ev{0, "m0", "", "/", "", "", ""}, k), &Position{Ledger: 1})
 	if z.dropShard(0) {
 		t.Fatal("a shard with a dirty key was dropped")
 	}
@@ -133,10 +133,21 @@ func TestAShardIsDroppedOnlyWithoutSessionsOfItsOwn(t *testing.T) {
 	if z.dropShard(0) {
 		t.Fatal("a shard with a session of this instance's own was dropped")
 	}
-	other := NewSessionizer(DefaultSessionRules(), "other", clk.now)
-	other.Add(keyed(ev{time.Minute, "m1", "", "/", "", "", ""}, k), &position{Ledger: 1, Entry: 1})
+	other := NewSessionizer(DefaultSessionRules(), "other", clk.Now)
+	other.Add(keyed(ev{time.Minute, "m1", "", "/", "", "", ""}, k), &Position{Ledger: 1, Entry: 1})
 	play(t, z, other.Checkpoint().Commits) // the key moved to other
 	if !z.dropShard(0) || z.Open() != 0 || z.Keys() != 0 {
 		t.Errorf("a shard of another writer's sessions was kept: %d open, %d keys", z.Open(), z.Keys())
 	}
+}
+
+// keysOfOneShard returns n user keys of one shard.
+func keysOfOneShard(n int) []string {
+	var keys []string
+	for i := 0; len(keys) < n; i++ {
+		if k := fmt.Sprint("anon-", i); shardOf(k) == 0 {
+			keys = append(keys, k)
+		}
+	}
+	return keys
 }

@@ -1,4 +1,4 @@
-package processor
+package protocol
 
 import (
 	"encoding/binary"
@@ -41,8 +41,8 @@ const (
 
 var errCorrupt = errors.New("corrupt commit")
 
-// appendCommit encodes c.
-func appendCommit(b []byte, c *Commit) ([]byte, error) {
+// AppendCommit encodes c.
+func AppendCommit(b []byte, c *Commit) ([]byte, error) {
 	b = append(b, commitVersion)
 	b = appendString(b, c.Writer)
 	b = binary.AppendUvarint(b, c.Seq)
@@ -121,7 +121,7 @@ func appendRecord(b []byte, r *Record) []byte {
 	return b
 }
 
-func appendPos(b []byte, p *position) []byte {
+func appendPos(b []byte, p *Position) []byte {
 	b = binary.AppendVarint(b, int64(p.Partition))
 	b = binary.AppendVarint(b, p.Ledger)
 	b = binary.AppendVarint(b, p.Entry)
@@ -211,7 +211,7 @@ func sizeSessionID(id string) int {
 	return uvarintLen(uint64(len(id))+100) + len(id)
 }
 
-func sizePos(p *position) int {
+func sizePos(p *Position) int {
 	return varintLen(int64(p.Partition)) + varintLen(p.Ledger) + varintLen(p.Entry) + varintLen(int64(p.Batch))
 }
 
@@ -264,7 +264,7 @@ const (
 // sketch's insertions: tenant, start, the six entry counts (at most 1001 entries
 // each, 2 bytes), the four totals, the sketch's length and headers.
 func minuteBound(tenant string) int {
-	return sizeString(tenant) + binary.MaxVarintLen64 + numDims*2 + 4*binary.MaxVarintLen64 + 3 + sketchHeaderBytes
+	return sizeString(tenant) + binary.MaxVarintLen64 + NumDims*2 + 4*binary.MaxVarintLen64 + 3 + sketchHeaderBytes
 }
 
 // entryBound bounds what counting value v once adds to a minute's dimension: a new
@@ -289,8 +289,8 @@ func contribBound(c *contrib) int {
 	return n
 }
 
-// decodeCommit decodes what appendCommit wrote; strings are interned with intern.
-func decodeCommit(data []byte, intern func(string) string) (*Commit, error) {
+// DecodeCommit decodes what AppendCommit wrote; strings are interned with intern.
+func DecodeCommit(data []byte, intern func(string) string) (*Commit, error) {
 	d := &decoder{b: data}
 	if d.byte() != commitVersion {
 		return nil, fmt.Errorf("%w: unknown version", errCorrupt)
@@ -395,8 +395,8 @@ func (d *decoder) sessionID() string {
 	return string(d.bytes(int(n - 100)))
 }
 
-func (d *decoder) pos() *position {
-	return &position{Partition: int32(d.varint()), Ledger: d.varint(), Entry: d.varint(), Batch: int32(d.varint())}
+func (d *decoder) pos() *Position {
+	return &Position{Partition: int32(d.varint()), Ledger: d.varint(), Entry: d.varint(), Batch: int32(d.varint())}
 }
 
 func (d *decoder) record(r *Record, intern func(string) string) {

@@ -1,4 +1,4 @@
-package processor
+package protocol
 
 import (
 	"encoding/json"
@@ -40,10 +40,10 @@ func TestMergedVisitorSketchesCountOverlappingVisitorsOnce(t *testing.T) {
 
 func TestMinuteCountsAddUpAcrossPartials(t *testing.T) {
 	a, b := NewMinute("acme", t0.Add(5*time.Second)), NewMinute("acme", t0.Add(40*time.Second))
-	page := ev{0, "m1", "", "/pricing", "https://news.example/a", "news", ""}.event()
+	page := ev{0, "m1", "", "/pricing", "https://news.example/a", "news", ""}.Event()
 	page.Enrichment = &schemas.Enrichment{Browser: "Firefox", DeviceType: "desktop"}
 	a.AddEvent(page, true)
-	b.AddEvent(ev{0, "m2", schemas.TypeTrack, "/pricing", "", "", ""}.event(), false)
+	b.AddEvent(ev{0, "m2", schemas.TypeTrack, "/pricing", "", "", ""}.Event(), false)
 	b.AddSession(&schemas.Session{DurationMs: 1000, IsBounce: true})
 	a.AddSession(&schemas.Session{DurationMs: 3000})
 	if err := a.Merge(b); err != nil {
@@ -61,10 +61,10 @@ func TestMinuteCountsAddUpAcrossPartials(t *testing.T) {
 
 func TestServerSideSessionsCountNoBrowserOrDevice(t *testing.T) {
 	m := NewMinute("acme", t0)
-	browser := ev{0, "m1", "", "/pricing", "https://news.example/a", "news", ""}.event()
+	browser := ev{0, "m1", "", "/pricing", "https://news.example/a", "news", ""}.Event()
 	browser.Enrichment = &schemas.Enrichment{Browser: "Chrome", DeviceType: "desktop"}
 	m.AddEvent(browser, true)
-	server := ev{0, "m2", "", "/preise", "https://news.example/b", "", ""}.event()
+	server := ev{0, "m2", "", "/preise", "https://news.example/b", "", ""}.Event()
 	server.Enrichment = &schemas.Enrichment{IP: "203.0.113.0", ServerSide: true}
 	m.AddEvent(server, true)
 	if m.SessionsStarted != 2 || m.Referrers["news.example"] != 2 || m.Pageviews["/preise"] != 1 {

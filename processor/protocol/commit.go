@@ -1,4 +1,4 @@
-package processor
+package protocol
 
 import (
 	"cmp"
@@ -44,9 +44,9 @@ type Record struct {
 	Key    string
 	Tenant string
 	// Base is the key's committed position the writer started from (nil: none known).
-	Base *position
+	Base *Position
 	// Pos is the position of the last event applied (nil: none).
-	Pos  *position
+	Pos  *Position
 	Open *openSession
 	// Events says the record applies events; false: it only closes a session (expiry).
 	Events bool
@@ -118,7 +118,7 @@ func (z *Sessionizer) Checkpoint() *Checkpoint {
 		z.seq++
 		cp.Commits[g] = &Commit{Writer: z.self, Seq: z.seq, Shard: shards[g], Records: make([]Record, 0, n)}
 	}
-	positions := make([]position, 0, 2*len(z.dirty)) // never grows: the pointers stay
+	positions := make([]Position, 0, 2*len(z.dirty)) // never grows: the pointers stay
 	for i, key := range z.dirty {
 		ks := z.planned[i]
 		cur := cp.Commits[ks.group]
@@ -285,8 +285,8 @@ func (z *Sessionizer) release(c *Commit) {
 // writer's, and any other instance's that republished it) carry the same counts;
 // readers keep the first.
 //
-// One that takes more than maxAggregateBytes travels as several messages, its parts
-// (see splitAggregate), numbered from 1: the id of a part is (writer, seq, part).
+// One that takes more than MaxAggregateBytes travels as several messages, its parts
+// (see SplitAggregate), numbered from 1: the id of a part is (writer, seq, part).
 type Aggregate struct {
 	Writer  string    `json:"writer"`
 	Seq     uint64    `json:"seq"`

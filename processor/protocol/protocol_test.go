@@ -1,4 +1,4 @@
-package processor
+package protocol
 
 import (
 	"bytes"
@@ -20,13 +20,13 @@ func TestACrashAtEveryStepCountsEveryEventOnce(t *testing.T) {
 	type delivery struct {
 		v   ev
 		key string
-		pos position
+		pos Position
 	}
 	var batches [2][]delivery
 	for i := range 4 {
 		for k, key := range keys {
 			d := delivery{ev{time.Duration(i) * time.Minute, fmt.Sprintf("%s-%d", key, i), "", fmt.Sprint("/p", i), "", "", ""}, key,
-				position{Partition: 1, Ledger: 5, Entry: int64(i*len(keys) + k)}}
+				Position{Partition: 1, Ledger: 5, Entry: int64(i*len(keys) + k)}}
 			batches[i/2] = append(batches[i/2], d)
 		}
 	}
@@ -49,14 +49,14 @@ func TestACrashAtEveryStepCountsEveryEventOnce(t *testing.T) {
 		t.Run(step, func(t *testing.T) {
 			clk := &clock{t0.Add(time.Hour)}
 			var log []*Commit
-			a := NewSessionizer(DefaultSessionRules(), "a", clk.now)
+			a := NewSessionizer(DefaultSessionRules(), "a", clk.Now)
 			add(a, batches[0])
 			log = append(log, checkpoint(t, a)...)
 			all := [stateShards]bool{}
 			all[shardOf(keys[0])] = true
 			// The snapshot is encoded at once, as the pipeline does (its records point
 			// into a's state, which the next events change).
-			data, err := encodeShardSnapshot("t/ns", shardOf(keys[0]), nil, clk.t, a.shardRecords(&all)[shardOf(keys[0])])
+			data, err := encodeShardSnapshot("t/ns", shardOf(keys[0]), nil, clk.T, a.shardRecords(&all)[shardOf(keys[0])])
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -82,10 +82,10 @@ func TestACrashAtEveryStepCountsEveryEventOnce(t *testing.T) {
 			}
 
 			// b loads the shard: the snapshot, then the commits since.
-			loader := NewSessionizer(DefaultSessionRules(), "loader/b", clk.now)
+			loader := NewSessionizer(DefaultSessionRules(), "loader/b", clk.Now)
 			loader.restore(snap)
 			play(t, loader, log[snapAt:])
-			b := NewSessionizer(DefaultSessionRules(), "b", clk.now)
+			b := NewSessionizer(DefaultSessionRules(), "b", clk.Now)
 			b.adopt(loader, &all)
 			if step != acknowledgedAll {
 				add(b, batches[1]) // redelivered
@@ -94,7 +94,7 @@ func TestACrashAtEveryStepCountsEveryEventOnce(t *testing.T) {
 			if step == staleWriter {
 				log = append(log, late...)
 			}
-			clk.t = clk.t.Add(2 * time.Hour)
+			clk.T = clk.T.Add(2 * time.Hour)
 			b.Expire()
 			log = append(log, checkpoint(t, b)...)
 
@@ -105,7 +105,7 @@ func TestACrashAtEveryStepCountsEveryEventOnce(t *testing.T) {
 					written++
 				}
 			}
-			for _, agg := range play(t, NewSessionizer(DefaultSessionRules(), "reader", clk.now), log) {
+			for _, agg := range play(t, NewSessionizer(DefaultSessionRules(), "reader", clk.Now), log) {
 				for _, m := range agg.Minutes {
 					events += m.TotalEvents()
 					ended += m.SessionsEnded

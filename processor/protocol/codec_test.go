@@ -1,4 +1,4 @@
-package processor
+package protocol
 
 import (
 	"encoding/json"
@@ -15,13 +15,13 @@ import (
 
 // A commit travels on the session-state topic in a binary form that keeps everything.
 func TestACommitSurvivesEncoding(t *testing.T) {
-	z := NewSessionizer(DefaultSessionRules(), "me", (&clock{t0.Add(time.Hour)}).now)
-	e := ev{0, "m1", "", "/landing", "https://news.example/", "news", "u-1"}.event()
+	z := NewSessionizer(DefaultSessionRules(), "me", (&clock{t0.Add(time.Hour)}).Now)
+	e := ev{0, "m1", "", "/landing", "https://news.example/", "news", "u-1"}.Event()
 	e.Enrichment = &schemas.Enrichment{Browser: "Firefox", OS: "Linux", DeviceType: "desktop"}
 	e.Source = "web"
-	z.Add(e, &position{Partition: 3, Ledger: 9, Entry: 4, Batch: 2})
-	z.Add(ev{time.Minute, "m2", schemas.TypeTrack, "/landing", "", "", ""}.event(), &position{Partition: 3, Ledger: 9, Entry: 5})
-	z.Add(ev{31 * time.Minute, "m3", "", "/again", "", "", ""}.event(), &position{Partition: 3, Ledger: 9, Entry: 6})
+	z.Add(e, &Position{Partition: 3, Ledger: 9, Entry: 4, Batch: 2})
+	z.Add(ev{time.Minute, "m2", schemas.TypeTrack, "/landing", "", "", ""}.Event(), &Position{Partition: 3, Ledger: 9, Entry: 5})
+	z.Add(ev{31 * time.Minute, "m3", "", "/again", "", "", ""}.Event(), &Position{Partition: 3, Ledger: 9, Entry: 6})
 	c := z.Checkpoint().Commits[0]
 	got := roundTrip(t, c)
 	for _, v := range []*Commit{c, got} {
@@ -37,12 +37,12 @@ func TestACommitSurvivesEncoding(t *testing.T) {
 	if len(got.Records) != 1 || len(got.Records[0].Ended) != 1 || got.Records[0].Open.Seen[0] != hashID("m3") {
 		t.Errorf("decoded %+v", got.Records)
 	}
-	if _, err := decodeCommit(wj, func(s string) string { return s }); err == nil {
+	if _, err := DecodeCommit(wj, func(s string) string { return s }); err == nil {
 		t.Errorf("JSON decoded as a commit")
 	}
-	b, _ := appendCommit(nil, c)
+	b, _ := AppendCommit(nil, c)
 	for cut := range len(b) {
-		if _, err := decodeCommit(b[:cut], func(s string) string { return s }); err == nil {
+		if _, err := DecodeCommit(b[:cut], func(s string) string { return s }); err == nil {
 			t.Fatalf("a commit cut at %d of %d bytes decoded", cut, len(b))
 		}
 	}
@@ -55,10 +55,10 @@ func TestSizeRecordIsTheEncodedSize(t *testing.T) {
 	for i := range 2000 {
 		r := Record{Key: fmt.Sprint("anon-", i), Tenant: "acme", Events: i%2 == 0}
 		if rng.IntN(3) > 0 {
-			r.Base = &position{Partition: int32(rng.IntN(100)), Ledger: rng.Int64(), Entry: int64(rng.IntN(1 << 30)), Batch: int32(rng.IntN(1000)) - 1}
+			r.Base = &Position{Partition: int32(rng.IntN(100)), Ledger: rng.Int64(), Entry: int64(rng.IntN(1 << 30)), Batch: int32(rng.IntN(1000)) - 1}
 		}
 		if rng.IntN(3) > 0 {
-			r.Pos = &position{Ledger: int64(rng.IntN(1000)), Entry: -1}
+			r.Pos = &Position{Ledger: int64(rng.IntN(1000)), Entry: -1}
 		}
 		if rng.IntN(4) > 0 {
 			s := &openSession{Session: schemas.Session{
@@ -109,7 +109,7 @@ func TestAVisitorSketchEncodesWithinItsBound(t *testing.T) {
 
 // A compacted sketch encodes alike whatever the order of its insertions and whether
 // it travelled through a commit: the writer and an instance recovering its aggregate
-// cut it into the same parts (splitAggregate).
+// cut it into the same parts (SplitAggregate).
 func TestAVisitorSketchCompactsToOneEncoding(t *testing.T) {
 	for _, n := range []int{1, 10, 163, 164, 1000, 3000, 4000, 20_000} {
 		keys := make([][]byte, n)

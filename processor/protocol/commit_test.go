@@ -1,11 +1,13 @@
-package processor
+package protocol
 
 import (
+	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/clicktrail/clicktrail/processor/protocol/protocoltest"
 	"github.com/clicktrail/clicktrail/schemas"
 )
 
@@ -26,11 +28,11 @@ func checkpoint(t *testing.T, z *Sessionizer) []*Commit {
 // (its shard in a property).
 func roundTrip(t *testing.T, c *Commit) *Commit {
 	t.Helper()
-	b, err := appendCommit(nil, c)
+	b, err := AppendCommit(nil, c)
 	if err != nil {
 		t.Fatal(err)
 	}
-	out, err := decodeCommit(b, func(s string) string { return s })
+	out, err := DecodeCommit(b, func(s string) string { return s })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -56,7 +58,7 @@ func play(t *testing.T, z *Sessionizer, log []*Commit) []*Aggregate {
 }
 
 func TestEvaluatingCommits(t *testing.T) {
-	pos := func(entry int64) *position { return &position{Ledger: 1, Entry: entry} }
+	pos := func(entry int64) *Position { return &Position{Ledger: 1, Entry: entry} }
 	events := func(writer string, base, at int64) *Commit {
 		return &Commit{Writer: writer, Seq: uint64(at), Records: []Record{{Key: "anon-1", Tenant: "acme", Base: pos(base), Pos: pos(at), Events: true,
 			Open: &openSession{Session: schemas.Session{SessionID: "s1", EventCount: int(at)}}}}}
@@ -90,9 +92,9 @@ func TestEvaluatingCommits(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			z := NewSessionizer(DefaultSessionRules(), "me", (&clock{t0}).now)
-			z.Add(ev{0, "m1", "", "/", "", "", ""}.event(), pos(1))
-			z.Add(ev{time.Minute, "m2", "", "/", "", "", ""}.event(), pos(2))
+			z := NewSessionizer(DefaultSessionRules(), "me", (&clock{t0}).Now)
+			z.Add(ev{0, "m1", "", "/", "", "", ""}.Event(), pos(1))
+			z.Add(ev{time.Minute, "m2", "", "/", "", "", ""}.Event(), pos(2))
 			closedBy(z)
 			var counted []bool
 			var ended int64
@@ -126,21 +128,21 @@ func TestEvaluatingCommits(t *testing.T) {
 // A checkpoint holding more state than one message takes is written as several
 // commits, each atomic on its own, which together count every event once.
 func TestALargeCheckpointIsWrittenAsSeveralCommits(t *testing.T) {
-	z := NewSessionizer(DefaultSessionRules(), "me", (&clock{t0}).now)
+	z := NewSessionizer(DefaultSessionRules(), "me", (&clock{t0}).Now)
 	const keys = 30_000
 	for i := range keys {
-		e := ev{time.Duration(i) * time.Millisecond, fmt.Sprint("m", i), "", "/landing", "https://news.example/" + fmt.Sprintf("%0100d", i), "", ""}.event()
+		e := ev{time.Duration(i) * time.Millisecond, fmt.Sprint("m", i), "", "/landing", "https://news.example/" + fmt.Sprintf("%0100d", i), "", ""}.Event()
 		e.AnonymousID = fmt.Sprint("anon-", i)
-		z.Add(e, &position{Ledger: 1, Entry: int64(i)})
+		z.Add(e, &Position{Ledger: 1, Entry: int64(i)})
 	}
 	commits := z.Checkpoint().Commits
 	if len(commits) < 2 {
 		t.Fatalf("%d commits, want several", len(commits))
 	}
 	var events, started int64
-	reader := NewSessionizer(DefaultSessionRules(), "reader", (&clock{t0}).now)
+	reader := NewSessionizer(DefaultSessionRules(), "reader", (&clock{t0}).Now)
 	for _, c := range commits {
-		b, err := appendCommit(nil, c)
+		b, err := AppendCommit(nil, c)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -184,12 +186,12 @@ type feeder struct {
 
 func newFeeder(t *testing.T, rules SessionRules, now time.Time) *feeder {
 	clk := &clock{now}
-	return &feeder{t: t, z: NewSessionizer(rules, "me", clk.now), reader: NewSessionizer(rules, "reader", clk.now)}
+	return &feeder{t: t, z: NewSessionizer(rules, "me", clk.Now), reader: NewSessionizer(rules, "reader", clk.Now)}
 }
 
 func (f *feeder) add(e *schemas.Event) Outcome {
 	f.entry++
-	out := f.z.Add(e, &position{Ledger: 1, Entry: f.entry})
+	out := f.z.Add(e, &Position{Ledger: 1, Entry: f.entry})
 	if !f.ignore && f.z.NeedsCheckpoint() {
 		f.checkpoint()
 	}
@@ -201,7 +203,7 @@ func (f *feeder) checkpoint() {
 	cp := f.z.Checkpoint()
 	f.closed += len(cp.Closed)
 	for _, c := range cp.Commits {
-		b, err := appendCommit(nil, c)
+		b, err := AppendCommit(nil, c)
 		if err != nil {
 			f.t.Fatal(err)
 		}
@@ -214,7 +216,7 @@ func (f *feeder) checkpoint() {
 		if _, ok := f.z.Evaluate(c); !ok {
 			f.t.Fatalf("own commit %d does not count", c.Seq)
 		}
-		d, err := decodeCommit(b, func(s string) string { return s })
+		d, err := DecodeCommit(b, func(s string) string { return s })
 		if err != nil {
 			f.t.Fatal(err)
 		}
@@ -225,38 +227,28 @@ func (f *feeder) checkpoint() {
 		for _, m := range a.Minutes {
 			f.events += m.TotalEvents()
 			f.ended += m.SessionsEnded
-			for _, mp := range m.dims() {
-				if len(*mp) > maxDistinctValues+1 {
+			for _, mp := range m.Dims() {
+				if len(*mp) > MaxDistinctValues+1 {
 					f.t.Errorf("a dimension of %d values in a commit", len(*mp))
 				}
 				for v := range *mp {
-					if len(v) > maxValueBytes {
+					if len(v) > MaxValueBytes {
 						f.t.Errorf("a value of %d bytes in a commit", len(v))
 					}
 				}
 			}
 		}
-		msgs, err := aggregateMessages(a)
-		if err != nil {
-			f.t.Fatal(err)
+		for _, part := range SplitAggregate(a) {
+			b, err := json.Marshal(part)
+			if err != nil {
+				f.t.Fatal(err)
+			}
+			if len(b) > MaxAggregateBytes {
+				f.t.Errorf("a part of an aggregate takes %d bytes, over %d", len(b), MaxAggregateBytes)
+			}
+			f.messages++
 		}
-		f.messages += len(msgs)
 	}
-}
-
-// hostileEvent is event i of key: a page with values of n bytes in every dimension,
-// all distinct, arriving from another site (so each starts a session), 20 ms apart.
-func hostileEvent(key string, i, n int, base time.Time) *schemas.Event {
-	long := func(what string) string {
-		p := fmt.Sprintf("%s-%d-", what, i)
-		return p + strings.Repeat("<", n-len(p)) // escaped in JSON: 6 bytes each
-	}
-	e := &schemas.Event{Type: schemas.TypePage, AnonymousID: key, MessageID: fmt.Sprint(key, "-", i), Tenant: "acme",
-		Timestamp:  schemas.NewTime(base.Add(time.Duration(i) * 20 * time.Millisecond)),
-		Enrichment: &schemas.Enrichment{Browser: long("browser"), OS: long("os"), DeviceType: long("device")}}
-	e.Ctx.Page = schemas.Page{Path: "/" + long("path"), URL: "https://shop.example/" + long("url"), Referrer: "https://" + long("ref") + ".example/"}
-	e.Ctx.Campaign = schemas.Campaign{Source: long("utm"), Medium: long("medium"), Name: long("campaign")}
-	return e
 }
 
 // Commits are cut by their encoded size: each is at most maxCommitBytes whatever the
@@ -272,18 +264,18 @@ func TestCommitsStayWithinTheLimitWhateverTheContent(t *testing.T) {
 	}{
 		{"the reported case: 280 page events of one key with 30,000-character paths", func(f *feeder) {
 			for i := range 280 {
-				e := ev{time.Duration(i) * 100 * time.Millisecond, fmt.Sprint("m", i), "", fmt.Sprintf("/%03d/", i) + strings.Repeat("p", 30_000-5), "", "", ""}.event()
+				e := ev{time.Duration(i) * 100 * time.Millisecond, fmt.Sprint("m", i), "", fmt.Sprintf("/%03d/", i) + strings.Repeat("p", 30_000-5), "", "", ""}.Event()
 				f.add(e)
 			}
 		}, 280, 1},
 		{"one key with 20,000 events of distinct long values in every dimension", func(f *feeder) {
 			for i := range 20_000 {
-				f.add(hostileEvent("anon-1", i, 1000, base))
+				f.add(protocoltest.Hostile("anon-1", i, 1000, base))
 			}
 		}, 20_000, 4},
 		{"5,000 keys with long values", func(f *feeder) {
 			for i := range 5000 {
-				f.add(hostileEvent(fmt.Sprint("anon-", i), i, 1000, base))
+				f.add(protocoltest.Hostile(fmt.Sprint("anon-", i), i, 1000, base))
 			}
 		}, 5000, 10},
 	}
@@ -310,9 +302,9 @@ func TestCommitsStayWithinTheLimitWhateverTheContent(t *testing.T) {
 func TestAKeyTooLargeForACommitIsCommittedWithoutItsContributions(t *testing.T) {
 	f := newFeeder(t, DefaultSessionRules(), t0.Add(time.Hour))
 	f.ignore = true
-	f.add(ev{0, "small", "", "/", "", "", ""}.event()) // anon-1
+	f.add(ev{0, "small", "", "/", "", "", ""}.Event()) // anon-1
 	for i := range 10_000 {
-		f.add(hostileEvent("anon-2", i, 1000, t0))
+		f.add(protocoltest.Hostile("anon-2", i, 1000, t0))
 	}
 	if !f.z.NeedsCheckpoint() {
 		t.Fatal("NeedsCheckpoint does not ask for a checkpoint")
@@ -327,5 +319,40 @@ func TestAKeyTooLargeForACommitIsCommittedWithoutItsContributions(t *testing.T) 
 	}
 	if f.z.NeedsCheckpoint() {
 		t.Errorf("NeedsCheckpoint still asks after the checkpoint")
+	}
+}
+
+// Two instances expiring the same orphaned key both publish its close; whoever reads
+// the session-state topic counts it once.
+func TestASessionClosedByTwoInstancesIsCountedOnce(t *testing.T) {
+	clk := &clock{t0}
+	owner := NewSessionizer(DefaultSessionRules(), "owner", clk.Now)
+	b := NewSessionizer(DefaultSessionRules(), "b", clk.Now)
+	c := NewSessionizer(DefaultSessionRules(), "c", clk.Now)
+	d := NewSessionizer(DefaultSessionRules(), "d", clk.Now) // reads only
+	owner.Add(ev{0, "m1", "", "/", "", "", ""}.Event(), &Position{Ledger: 1})
+	log := checkpoint(t, owner)
+	for _, z := range []*Sessionizer{b, c, d} {
+		play(t, z, log)
+	}
+	// The owner left; b and c both expire the key, before reading each other's close.
+	clk.T = clk.T.Add(time.Hour)
+	b.Expire()
+	c.Expire()
+	cb, cc := b.Checkpoint(), c.Checkpoint()
+	if len(cb.Closed) != 1 || len(cc.Closed) != 1 {
+		t.Fatalf("b closed %d sessions and c %d, want 1 each", len(cb.Closed), len(cc.Closed))
+	}
+	log = append(cb.Commits, cc.Commits...)
+	for _, z := range []*Sessionizer{b, c, d} {
+		var ended, bounces int64
+		for _, a := range play(t, z, log) {
+			for _, m := range a.Minutes {
+				ended, bounces = ended+m.SessionsEnded, bounces+m.Bounces
+			}
+		}
+		if ended != 1 || bounces != 1 {
+			t.Errorf("%s counts %d ended sessions and %d bounces, want 1 and 1", z.self, ended, bounces)
+		}
 	}
 }
