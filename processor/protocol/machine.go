@@ -117,9 +117,6 @@ func NewMachine(cfg Config) *Machine {
 // Writer is this run's writer id.
 func (m *Machine) Writer() string { return m.cfg.Writer }
 
-// Rules are the session rules, with the defaults filled in.
-func (m *Machine) Rules() SessionRules { return m.cfg.Rules }
-
 // Open reports how many sessions are held.
 func (m *Machine) Open() int { return m.z.Open() }
 
