@@ -137,7 +137,7 @@ func BenchmarkBacklog(b *testing.B) {
 		env := testenv.New(b)
 		ctx := context.Background()
 		start := time.Now()
-		publishBacklog(b, env, n)
+		publishBacklog(b, env, n, nil)
 		b.Logf("backlog of %d events written in %v", n, time.Since(start).Round(time.Millisecond))
 
 		// Baseline: receive and acknowledge only, Key_Shared as the processor.

@@ -28,10 +28,10 @@ func buildProcessor(t testing.TB) string {
 	return bin
 }
 
-// child is a processor running as a child process.
+// child is a processor running as a child process; log is the file of its output.
 type child struct {
-	cmd  *exec.Cmd
-	addr string
+	cmd       *exec.Cmd
+	addr, log string
 }
 
 func startChild(t testing.TB, bin string, cfg Config, name string) *child {
@@ -49,12 +49,13 @@ func startChild(t testing.TB, bin string, cfg Config, name string) *child {
 	cmd := exec.Command(bin,
 		"--processor.addr", addr, "--pulsar.url", cfg.PulsarURL, "--sources", cfg.SourcesFile,
 		"--processor.idle-timeout", cfg.IdleTimeout.String(),
-		"--processor.checkpoint-interval", cfg.CheckpointInterval.String(), "--log.level", "warn")
+		"--processor.checkpoint-interval", cfg.CheckpointInterval.String(),
+		"--processor.snapshot-interval", cfg.SnapshotInterval.String(), "--log.level", cfg.LogLevel)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	c := &child{cmd: cmd, addr: addr}
+	c := &child{cmd: cmd, addr: addr, log: logf.Name()}
 	t.Cleanup(func() {
 		if cmd.ProcessState == nil {
 			_ = cmd.Process.Signal(syscall.SIGTERM)

@@ -52,7 +52,7 @@ func BenchmarkScaleOut(b *testing.B) {
 				children = append(children, startChild(b, bin, cfg, fmt.Sprintf("p%d", i)))
 			}
 			start := time.Now()
-			publishBacklog(b, env, n)
+			publishBacklog(b, env, n, nil)
 			acked := func() int {
 				sum := 0
 				for _, c := range children {
@@ -89,7 +89,7 @@ func BenchmarkScaleOut(b *testing.B) {
 			start = time.Now()
 			fresh := startChild(b, bin, cfg, "fresh")
 			ready := time.Since(start)
-			publishBacklog(b, env, 2000) // the first 2,000 events' visitors again: every shard
+			publishBacklog(b, env, 2000, nil) // the first 2,000 events' visitors again: every shard
 			for deadline := time.Now().Add(5 * time.Minute); ; time.Sleep(50 * time.Millisecond) {
 				v, _ := strconv.ParseFloat(metricValue(b, fresh.addr, "clicktrail_processor_events_acknowledged_total"), 64)
 				if int(v) >= 2000 {
@@ -112,7 +112,9 @@ func BenchmarkScaleOut(b *testing.B) {
 }
 
 // publishBacklog writes the first n events of backlogEvents to env's events topic.
-func publishBacklog(b testing.TB, env *testenv.Env, n int) {
+// pace, when not nil, is called before each event with the count sent so far: it may
+// block to hold the publisher back.
+func publishBacklog(b testing.TB, env *testenv.Env, n int, pace func(sent int)) {
 	b.Helper()
 	prod, err := env.Client().CreateProducer(pulsar.ProducerOptions{
 		Topic: env.Topic(schemas.TopicEvents), CompressionType: pulsar.LZ4, BatcherBuilderType: pulsar.KeyBasedBatchBuilder,
@@ -123,7 +125,12 @@ func publishBacklog(b testing.TB, env *testenv.Env, n int) {
 	}
 	defer prod.Close()
 	ctx := context.Background()
+	sent := 0
 	backlogEvents(n, func(key string, payload []byte) {
+		if pace != nil {
+			pace(sent)
+		}
+		sent++
 		prod.SendAsync(ctx, &pulsar.ProducerMessage{Key: key, Payload: payload}, func(_ pulsar.MessageID, _ *pulsar.ProducerMessage, err error) {
 			if err != nil {
 				b.Errorf("publish: %v", err)

@@ -204,7 +204,8 @@ func testSourcesFile(t testing.TB, env *testenv.Env) string {
 }
 
 // testConfig is a processor configuration for tests: any free port, quick checkpoints,
-// and sessions closed after a few quiet seconds.
+// sessions closed after a few quiet seconds, and child processes (startChild) that log
+// warnings only.
 func testConfig(t testing.TB, env *testenv.Env) Config {
 	cfg := DefaultConfig()
 	cfg.Addr = "127.0.0.1:0"
@@ -213,6 +214,7 @@ func testConfig(t testing.TB, env *testenv.Env) Config {
 	cfg.IdleTimeout = 8 * time.Second
 	cfg.CheckpointInterval = 200 * time.Millisecond
 	cfg.ShutdownGrace = 10 * time.Second
+	cfg.LogLevel = "warn"
 	cfg.S3Endpoint, cfg.S3AccessKey, cfg.S3SecretKey = env.Provision.S3Endpoint, env.Provision.S3AccessKey, env.Provision.S3SecretKey
 	cfg.Bucket = env.Provision.Bucket
 	return cfg
