@@ -95,6 +95,8 @@ bench-steps:
 	-CLICKTRAIL_BENCH_EVENTS=1000000 $(GO) test -run '^$$' -bench BenchmarkBacklog -benchtime 1x -timeout 30m ./archiver/ | tee $(BENCH_DIR)/archiver-backlog.txt
 	@# Issue 16: 1, 2 and 4 processor processes on one stream of 1,000,000 events (about 210,000 open sessions).
 	-CLICKTRAIL_BENCH_EVENTS=1000000 $(GO) test -run '^$$' -bench BenchmarkScaleOut -benchtime 1x -timeout 60m ./processor/ | tee $(BENCH_DIR)/processor-scaleout.txt
+	@# Issue 16: a new instance's start after 10,000,000 events of history (two instances build it, the events published no faster than they are acknowledged; -v shows its progress every 30 s).
+	-CLICKTRAIL_BENCH_HISTORY=10000000 $(GO) test -run '^$$' -bench BenchmarkStartAfterHistory -benchtime 1x -v -timeout 90m ./processor/ | tee $(BENCH_DIR)/processor-startup.txt
 	-$(GO) test -run '^$$' -bench BenchmarkEndToEnd -benchtime 1x -timeout 20m ./deploy/bench/ | tee $(BENCH_DIR)/e2e.txt
 	@# The adversarial soak (issue 14): raises its open-file limit itself for the 2,000 slow connections.
 	-CLICKTRAIL_SOAK_EVENTS=1000000 $(GO) test -run '^$$' -bench BenchmarkSoak -benchtime 1x -timeout 60m ./deploy/hostile/ | tee $(BENCH_DIR)/soak.txt
