@@ -6,6 +6,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -113,7 +114,8 @@ func BenchmarkScaleOut(b *testing.B) {
 
 // publishBacklog writes the first n events of backlogEvents to env's events topic.
 // pace, when not nil, is called before each event with the count sent so far: it may
-// block to hold the publisher back.
+// block to hold the publisher back. A send that fails stops the publishing: b fails
+// with the first error (and how many sends failed), not with a line for each.
 func publishBacklog(b testing.TB, env *testenv.Env, n int, pace func(sent int)) {
 	b.Helper()
 	prod, err := env.Client().CreateProducer(pulsar.ProducerOptions{
@@ -124,22 +126,39 @@ func publishBacklog(b testing.TB, env *testenv.Env, n int, pace func(sent int)) 
 		b.Fatal(err)
 	}
 	defer prod.Close()
+	var mu sync.Mutex
+	var first error
+	failed := 0
+	check := func() {
+		mu.Lock()
+		defer mu.Unlock()
+		if first != nil {
+			b.Fatalf("publish: %v (%d sends failed)", first, failed)
+		}
+	}
 	ctx := context.Background()
 	sent := 0
 	backlogEvents(n, func(key string, payload []byte) {
+		check()
 		if pace != nil {
 			pace(sent)
 		}
 		sent++
 		prod.SendAsync(ctx, &pulsar.ProducerMessage{Key: key, Payload: payload}, func(_ pulsar.MessageID, _ *pulsar.ProducerMessage, err error) {
 			if err != nil {
-				b.Errorf("publish: %v", err)
+				mu.Lock()
+				if first == nil {
+					first = err
+				}
+				failed++
+				mu.Unlock()
 			}
 		})
 	})
 	if err := prod.FlushWithCtx(ctx); err != nil {
 		b.Fatal(err)
 	}
+	check()
 }
 
 // peakRSSMiB reads a process's peak resident set (VmHWM).
