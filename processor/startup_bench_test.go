@@ -19,8 +19,8 @@ import (
 )
 
 // historyUnacked bounds the events published and not yet acknowledged while the history
-// is built, so that the broker is never given more than the instances keep up with (a
-// 10-million-event backlog published at once overran the standalone broker here).
+// is built: the broker holds no more than that for the instances, however long the
+// history.
 const historyUnacked = 200_000
 
 // BenchmarkStartAfterHistory is issue 16's start-up goal: a new instance ready and
@@ -30,7 +30,8 @@ const historyUnacked = 200_000
 // processor processes (default 2) that run already, published no faster than they
 // acknowledge (at most historyUnacked ahead), with snapshots every minute as in
 // production, and an idle timeout of a minute, so that the open sessions stay bounded
-// (the visitors of about the last minute: a visitor's events come within seconds).
+// (the visitors of about the last minute: a visitor's events come within seconds). No
+// archiver runs, so its subscriptions are dropped (see dropArchiverSubscriptions).
 // Then the instances stop (SIGINT: each writes the snapshots of its shards and of the
 // aggregates), a new instance starts alone on that history, and it reports the time
 // from its start to ready, and to having acknowledged 2,000 more events of visitors of
@@ -42,6 +43,7 @@ func BenchmarkStartAfterHistory(b *testing.B) {
 	bin := buildProcessor(b)
 	for range b.N {
 		env := testenv.New(b)
+		dropArchiverSubscriptions(b, env)
 		snapPrefix := "_processor/" + env.Tenant + "/" + env.Namespace + "/"
 		b.Cleanup(func() { removeObjects(b, env, snapPrefix) }) // testenv removes only env.Prefix
 		cfg := testConfig(b, env)
@@ -269,6 +271,27 @@ func topicStats(b testing.TB, env *testenv.Env, name string, partitioned bool) u
 		b.Fatalf("stats of %s: %v", name, err)
 	}
 	return st
+}
+
+// dropArchiverSubscriptions deletes the archiver's subscriptions to env's events and
+// sessions topics, which the namespace is provisioned with. No archiver runs in the
+// processor's benchmarks: its subscriptions would keep every event and session, and
+// once one holds the namespace's backlog quota (1 GiB a topic for tests, a million or
+// two events of a partition) the broker holds the publishers back until their sends
+// time out.
+func dropArchiverSubscriptions(b testing.TB, env *testenv.Env) {
+	b.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for _, topic := range []string{schemas.TopicEvents, schemas.TopicSessions} {
+		tn, err := utils.GetTopicName(env.Topic(topic))
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := env.Admin().Subscriptions().DeleteWithContext(ctx, *tn, schemas.SubscriptionArchiver); err != nil {
+			b.Fatalf("delete the archiver's subscription to %s: %v", topic, err)
+		}
+	}
 }
 
 // removeObjects removes the objects under prefix in env's bucket.
