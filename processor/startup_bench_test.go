@@ -15,6 +15,7 @@ import (
 	"github.com/minio/minio-go/v7"
 
 	"github.com/clicktrail/clicktrail/internal/testenv"
+	"github.com/clicktrail/clicktrail/processor/protocol"
 	"github.com/clicktrail/clicktrail/schemas"
 )
 
@@ -95,8 +96,8 @@ func BenchmarkStartAfterHistory(b *testing.B) {
 			}
 			snapBytes += obj.Size
 		}
-		if shardSnaps != stateShards || !aggSnap {
-			b.Fatalf("the object store holds %d of %d shard snapshots and the aggregates' snapshot: %v", shardSnaps, stateShards, aggSnap)
+		if shardSnaps != protocol.StateShards || !aggSnap {
+			b.Fatalf("the object store holds %d of %d shard snapshots and the aggregates' snapshot: %v", shardSnaps, protocol.StateShards, aggSnap)
 		}
 		b.Logf("retained: session-state %.1f MiB in %d messages, aggregates %.1f MiB in %d messages, events %.1f MiB in %d messages; snapshots %.1f MiB (%d shards and the aggregates)",
 			mibOf(state.StorageSize), state.MsgCounterIn, mibOf(aggs.StorageSize), aggs.MsgCounterIn, mibOf(events.StorageSize), events.MsgCounterIn,

@@ -19,10 +19,10 @@ import (
 // includes the last commit of a key's previous owner (see Before), and the loaded
 // keys join the sessionizer. Counting commits read on the way whose aggregate was not
 // seen are recovered like any other (see RecoverOrphans).
-func (m *Machine) load(ctx context.Context, shards *[stateShards]bool) error {
+func (m *Machine) load(ctx context.Context, shards *[StateShards]bool) error {
 	start := m.now()
 	loader := NewSessionizer(m.cfg.Rules, "loader/"+m.cfg.Writer, m.now)
-	var since [stateShards]Pos // each shard's snapshot position
+	var since [StateShards]Pos // each shard's snapshot position
 	var from Pos               // the oldest of them; nil: the beginning
 	fromStart, records := false, 0
 	for s, want := range shards {
@@ -69,7 +69,7 @@ func (m *Machine) load(ctx context.Context, shards *[stateShards]bool) error {
 			break
 		}
 		s := e.Shard
-		if e.Marker != "" || s < 0 || s >= stateShards || !shards[s] || since[s] != nil && !e.Pos.After(since[s]) {
+		if e.Marker != "" || s < 0 || s >= StateShards || !shards[s] || since[s] != nil && !e.Pos.After(since[s]) {
 			continue
 		}
 		c, err := DecodeCommit(e.Payload, loader.intern)
@@ -150,7 +150,7 @@ func (m *Machine) SnapshotShards(ctx context.Context) error {
 		}
 		files = append(files, file{s, b})
 	}
-	idle := make([]int, 0, stateShards)
+	idle := make([]int, 0, StateShards)
 	now := m.now()
 	for s, on := range m.served {
 		if on && now.Sub(m.lastEvent[s]) >= m.dropAfter() {

@@ -62,8 +62,8 @@ type Machine struct {
 
 	// The shards whose keys this instance holds, when each last had an event, and the
 	// position of the last entry of the log read.
-	served    [stateShards]bool
-	lastEvent [stateShards]time.Time
+	served    [StateShards]bool
+	lastEvent [StateShards]time.Time
 	lastRead  Pos
 
 	pending []EventID // processed, not in a checkpoint yet
@@ -145,7 +145,7 @@ func (m *Machine) Add(ctx context.Context, id EventID, key string, e *schemas.Ev
 	if uk := e.UserKey(); uk != key && !m.served[shardOf(uk)] {
 		// Keyed otherwise than by its user key (no collector does): its shard first
 		// (Before loaded the message key's).
-		var one [stateShards]bool
+		var one [StateShards]bool
 		one[shardOf(uk)] = true
 		if err := m.load(ctx, &one); err != nil {
 			return 0, err
@@ -187,7 +187,7 @@ func (m *Machine) CatchUp(ctx context.Context) error {
 // First, the shards of the batch's keys that this instance does not hold yet are
 // loaded (see load).
 func (m *Machine) Before(ctx context.Context, keys []string) error {
-	var missing [stateShards]bool
+	var missing [StateShards]bool
 	need := false
 	now := m.now()
 	for _, k := range keys {
@@ -260,7 +260,7 @@ func (m *Machine) take(ctx context.Context, e Entry) error {
 			m.m.Commits.WithLabelValues("repeated").Inc()
 			return nil
 		}
-		if e.Shard < 0 || e.Shard >= stateShards {
+		if e.Shard < 0 || e.Shard >= StateShards {
 			m.m.Skipped.WithLabelValues(schemas.TopicSessionState, "unsharded").Inc()
 			m.log.Warn("commit without a shard skipped (written by an older version)", "position", e.Pos, "writer", e.Writer)
 			return nil

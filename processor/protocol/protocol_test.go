@@ -52,7 +52,7 @@ func TestACrashAtEveryStepCountsEveryEventOnce(t *testing.T) {
 			a := NewSessionizer(DefaultSessionRules(), "a", clk.Now)
 			add(a, batches[0])
 			log = append(log, checkpoint(t, a)...)
-			all := [stateShards]bool{}
+			all := [StateShards]bool{}
 			all[shardOf(keys[0])] = true
 			// The snapshot is encoded at once, as the pipeline does (its records point
 			// into a's state, which the next events change).

@@ -6,7 +6,7 @@ import (
 	"slices"
 )
 
-// The state of the user keys is cut into stateShards shards by the hash Pulsar's
+// The state of the user keys is cut into StateShards shards by the hash Pulsar's
 // Key_Shared subscription gives a key (Murmur3 32-bit, seed 0, of the key's bytes,
 // modulo 65536): shard s holds the hash slots [s·4096, (s+1)·4096). An instance that
 // owns a hash range (the broker splits the slots in halves as consumers join) receives
@@ -14,14 +14,14 @@ import (
 // holds keys of one shard, named by its shardProperty, so an instance skips the
 // commits of the shards it does not hold without decoding them. See doc.go, "Shards".
 const (
-	stateShards   = 16
+	StateShards   = 16
 	shardProperty = "shard"
 	hashSlots     = 1 << 16
 )
 
 // shardOf returns the shard of key.
 func shardOf(key string) int {
-	return int(keyHash(key)%hashSlots) / (hashSlots / stateShards)
+	return int(keyHash(key)%hashSlots) / (hashSlots / StateShards)
 }
 
 // keyHash is Pulsar's sticky key hash: Murmur3_32Hash.makeHash (seed 0, sign bit
@@ -78,7 +78,7 @@ type shardRecord struct {
 // want, by shard: what a snapshot of each holds. The caller makes sure no key is
 // dirty or in flight (after a checkpoint is read back, before the next event): then
 // what this instance holds of a key is its committed state.
-func (z *Sessionizer) shardRecords(want *[stateShards]bool) map[int][]shardRecord {
+func (z *Sessionizer) shardRecords(want *[StateShards]bool) map[int][]shardRecord {
 	out := map[int][]shardRecord{}
 	for key, ks := range z.keys {
 		if !want[ks.shard] {
@@ -124,7 +124,7 @@ func (z *Sessionizer) restore(records []shardRecord) {
 
 // adopt moves the keys of the shards marked in shards from loader (which read their
 // snapshots and the commits since) into z.
-func (z *Sessionizer) adopt(loader *Sessionizer, shards *[stateShards]bool) {
+func (z *Sessionizer) adopt(loader *Sessionizer, shards *[StateShards]bool) {
 	for key, ks := range loader.keys {
 		if !shards[ks.shard] {
 			continue

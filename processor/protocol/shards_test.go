@@ -38,7 +38,7 @@ func TestTheKeyHashIsPulsars(t *testing.T) {
 		t.Errorf("shardOf allocates %.0f times", n)
 	}
 	// Every shard gets keys, about evenly.
-	var n [stateShards]int
+	var n [StateShards]int
 	for i := range 16000 {
 		n[shardOf(fmt.Sprint("anon-", i))]++
 	}
@@ -68,8 +68,8 @@ func TestEveryCommitHoldsKeysOfOneShard(t *testing.T) {
 			}
 		}
 	}
-	if len(shards) != stateShards {
-		t.Errorf("500 keys made commits of %d shards, want %d", len(shards), stateShards)
+	if len(shards) != StateShards {
+		t.Errorf("500 keys made commits of %d shards, want %d", len(shards), StateShards)
 	}
 }
 
@@ -86,7 +86,7 @@ func TestAShardSnapshotHoldsTheCommittedState(t *testing.T) {
 	first := checkpoint(t, owner)
 	stale := NewSessionizer(DefaultSessionRules(), "stale", clk.Now)
 	play(t, stale, first) // stale knows the state of the snapshot, not what follows
-	all := [stateShards]bool{}
+	all := [StateShards]bool{}
 	all[0] = true
 	recs := owner.shardRecords(&all)[0]
 	data, err := encodeShardSnapshot("t/ns", 0, []byte("pos"), clk.T, recs)
