@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/clicktrail/clicktrail/schemas"
@@ -178,7 +179,7 @@ func newInstance(name string, log *memLog, tp *topics, now func() time.Time) *in
 	in := &instance{view: &logView{log: log, next: len(log.entries)}, out: &out{tp: tp, acked: map[int]bool{}}}
 	in.Machine = NewMachine(Config{
 		Writer: name, Namespace: "t/ns", Now: now, Log: in.view, Out: in.out, Acker: in.out,
-		Snapshots: tp, Seen: tp.seen, Metrics: NewMetrics(),
+		Snapshots: tp, Seen: tp.seen, Metrics: testMetrics(),
 	})
 	return in
 }
@@ -444,5 +445,21 @@ func TestOnlyTheShardsHeldAreRead(t *testing.T) {
 	b.deliver(t, batches[1]) // b loads the shard: a's commits
 	if b.Open() != 3 || b.Shards() != 1 {
 		t.Errorf("b holds %d sessions in %d shards after loading, want 3 in 1", b.Open(), b.Shards())
+	}
+}
+
+// testMetrics are unregistered metrics.
+func testMetrics() Metrics {
+	counters := func(labels ...string) *prometheus.CounterVec {
+		return prometheus.NewCounterVec(prometheus.CounterOpts{Name: "c"}, labels)
+	}
+	return Metrics{
+		Commits: counters("direction"), StateRecords: counters("direction"), Skipped: counters("topic", "reason"),
+		Snapshots: counters("result"), SessionsClosed: counters("reason"), Aggregates: counters("outcome"),
+		Checkpoint:   prometheus.NewHistogram(prometheus.HistogramOpts{Name: "h"}),
+		CommitBytes:  prometheus.NewHistogram(prometheus.HistogramOpts{Name: "h"}),
+		Acked:        prometheus.NewCounter(prometheus.CounterOpts{Name: "c"}),
+		ValuesCapped: prometheus.NewCounter(prometheus.CounterOpts{Name: "c"}), Refused: prometheus.NewCounter(prometheus.CounterOpts{Name: "c"}),
+		OpenSessions: prometheus.NewGauge(prometheus.GaugeOpts{Name: "g"}), Shards: prometheus.NewGauge(prometheus.GaugeOpts{Name: "g"}),
 	}
 }

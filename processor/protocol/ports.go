@@ -105,19 +105,3 @@ type Metrics struct {
 	OpenSessions   prometheus.Gauge
 	Shards         prometheus.Gauge
 }
-
-// NewMetrics returns unregistered metrics, for tests.
-func NewMetrics() Metrics {
-	counters := func(labels ...string) *prometheus.CounterVec {
-		return prometheus.NewCounterVec(prometheus.CounterOpts{Name: "c"}, labels)
-	}
-	return Metrics{
-		Commits: counters("direction"), StateRecords: counters("direction"), Skipped: counters("topic", "reason"),
-		Snapshots: counters("result"), SessionsClosed: counters("reason"), Aggregates: counters("outcome"),
-		Checkpoint:   prometheus.NewHistogram(prometheus.HistogramOpts{Name: "h"}),
-		CommitBytes:  prometheus.NewHistogram(prometheus.HistogramOpts{Name: "h"}),
-		Acked:        prometheus.NewCounter(prometheus.CounterOpts{Name: "c"}),
-		ValuesCapped: prometheus.NewCounter(prometheus.CounterOpts{Name: "c"}), Refused: prometheus.NewCounter(prometheus.CounterOpts{Name: "c"}),
-		OpenSessions: prometheus.NewGauge(prometheus.GaugeOpts{Name: "g"}), Shards: prometheus.NewGauge(prometheus.GaugeOpts{Name: "g"}),
-	}
-}
