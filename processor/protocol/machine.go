@@ -462,8 +462,13 @@ func (m *Machine) RecoverOrphans(ctx context.Context) error {
 	}
 	done := make(chan error, 1)
 	m.cfg.Out.Aggregates(ctx, aggs, func(err error) { done <- err })
-	if err := <-done; err != nil {
-		return fmt.Errorf("publish recovered aggregates: %w", err)
+	select {
+	case err := <-done:
+		if err != nil {
+			return fmt.Errorf("publish recovered aggregates: %w", err)
+		}
+	case <-ctx.Done():
+		return ctx.Err()
 	}
 	m.m.Aggregates.WithLabelValues("recovered").Add(float64(len(aggs)))
 	return nil
