@@ -8,6 +8,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -34,13 +35,17 @@ const historyUnacked = 200_000
 // (the visitors of about the last minute: a visitor's events come within seconds). No
 // archiver runs, so its subscriptions are dropped (see dropArchiverSubscriptions).
 // Then the instances stop (SIGINT: each writes the snapshots of its shards and of the
-// aggregates), a new instance starts alone on that history, and it reports the time
+// aggregates; with CLICKTRAIL_BENCH_HISTORY_STOP=kill, SIGKILL as soon as the last
+// event is published, up to historyUnacked events not yet acknowledged: the new instance
+// then starts from snapshots up to a minute old, reads the commits written since, and
+// is handed the events left), a new instance starts alone on that history, and it reports the time
 // from its start to ready, and to having acknowledged 2,000 more events of visitors of
 // every shard, with what it loaded; and the history: the events per second of its
 // build, the open sessions at its end, and what the topics and the object store hold.
 func BenchmarkStartAfterHistory(b *testing.B) {
 	n := envInt(b, "CLICKTRAIL_BENCH_HISTORY", 300_000)
 	count := envInt(b, "CLICKTRAIL_BENCH_HISTORY_INSTANCES", 2)
+	kill := os.Getenv("CLICKTRAIL_BENCH_HISTORY_STOP") == "kill"
 	bin := buildProcessor(b)
 	for range b.N {
 		env := testenv.New(b)
@@ -58,7 +63,7 @@ func BenchmarkStartAfterHistory(b *testing.B) {
 		}
 		h := newHistory(b, children, n)
 		publishBacklog(b, env, n, h.pace)
-		for !h.acked(n) {
+		for !kill && !h.acked(n) {
 			time.Sleep(200 * time.Millisecond)
 		}
 		built := time.Since(h.start)
@@ -72,6 +77,11 @@ func BenchmarkStartAfterHistory(b *testing.B) {
 			n, count, built.Round(time.Second), float64(n)/built.Seconds(), open, h.peakOpen,
 			h.sum(`clicktrail_processor_snapshots_total{result="written"}`), strings.Join(peaks, ", "))
 		for i, c := range children {
+			if kill {
+				_ = c.cmd.Process.Signal(syscall.SIGKILL)
+				_ = c.cmd.Wait()
+				continue
+			}
 			_ = c.cmd.Process.Signal(os.Interrupt)
 			if err := c.cmd.Wait(); err != nil {
 				b.Fatalf("history instance h%d stopped with %v: its final checkpoint or snapshots may be missing", i, err)
@@ -119,8 +129,12 @@ func BenchmarkStartAfterHistory(b *testing.B) {
 		}
 		processing := time.Since(start)
 		loaded := shardsLoaded(b, fresh.log)
-		b.Logf("a new instance after %d events of history: ready in %v, 2,000 more events acknowledged %v after its start; shards %s, open sessions %s; %d shards loaded in %d loads (%v in all) from %d snapshot records and %d commits read; peak RSS %.0f MiB",
-			n, ready.Round(time.Millisecond), processing.Round(time.Millisecond),
+		how := "stopped"
+		if kill {
+			how = "killed"
+		}
+		b.Logf("a new instance after %d events of history, its instances %s: ready in %v, 2,000 more events acknowledged %v after its start; shards %s, open sessions %s; %d shards loaded in %d loads (%v in all) from %d snapshot records and %d commits read; peak RSS %.0f MiB",
+			n, how, ready.Round(time.Millisecond), processing.Round(time.Millisecond),
 			metricValue(b, fresh.addr, "clicktrail_processor_state_shards"), metricValue(b, fresh.addr, "clicktrail_processor_open_sessions"),
 			loaded.Shards, loaded.Loads, loaded.Took.Round(time.Millisecond), loaded.SnapshotRecords, loaded.CommitsRead, peakRSSMiB(b, fresh.cmd.Process.Pid))
 		_ = fresh.cmd.Process.Signal(os.Interrupt)
