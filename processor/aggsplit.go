@@ -6,6 +6,7 @@ import (
 	"strconv"
 
 	"github.com/apache/pulsar-client-go/pulsar"
+
 	"github.com/clicktrail/clicktrail/processor/protocol"
 )
 

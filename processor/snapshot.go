@@ -12,8 +12,9 @@ import (
 
 	"github.com/apache/pulsar-client-go/pulsar"
 	"github.com/axiomhq/hyperloglog"
-	"github.com/clicktrail/clicktrail/processor/protocol"
 	"github.com/pierrec/lz4/v4"
+
+	"github.com/clicktrail/clicktrail/processor/protocol"
 )
 
 // A snapshot of a namespace's part of the store is what its aggregates topic brought
