@@ -87,20 +87,7 @@ func BenchmarkScaleOut(b *testing.B) {
 				_ = c.cmd.Process.Signal(os.Interrupt)
 				_ = c.cmd.Wait()
 			}
-			start = time.Now()
-			fresh := startChild(b, bin, cfg, "fresh")
-			ready := time.Since(start)
-			publishBacklog(b, env, 2000, nil) // the first 2,000 events' visitors again: every shard
-			for deadline := time.Now().Add(5 * time.Minute); ; time.Sleep(50 * time.Millisecond) {
-				v, _ := strconv.ParseFloat(metricValue(b, fresh.addr, "clicktrail_processor_events_acknowledged_total"), 64)
-				if int(v) >= 2000 {
-					break
-				}
-				if time.Now().After(deadline) {
-					b.Fatalf("a new instance acknowledged %v of 2,000 events in 5 minutes", v)
-				}
-			}
-			processing := time.Since(start)
+			fresh, ready, processing := startFresh(b, bin, cfg, env)
 			b.ReportMetric(ready.Seconds(), fmt.Sprintf("x%d-ready-s", count))
 			b.ReportMetric(processing.Seconds(), fmt.Sprintf("x%d-processing-s", count))
 			b.Logf("a new instance after %d events of history: ready in %v, 2,000 more events acknowledged %v after its start (shards %s, open sessions %s)",
@@ -110,6 +97,27 @@ func BenchmarkScaleOut(b *testing.B) {
 			_ = fresh.cmd.Wait()
 		}
 	}
+}
+
+// startFresh starts a new instance alone on env's history and times it: from its
+// start to ready, and to having acknowledged 2,000 more events (the first 2,000 of
+// backlogEvents again: visitors of every shard).
+func startFresh(b testing.TB, bin string, cfg Config, env *testenv.Env) (fresh *child, ready, processing time.Duration) {
+	b.Helper()
+	start := time.Now()
+	fresh = startChild(b, bin, cfg, "fresh")
+	ready = time.Since(start)
+	publishBacklog(b, env, 2000, nil)
+	for deadline := time.Now().Add(5 * time.Minute); ; time.Sleep(50 * time.Millisecond) {
+		v, _ := strconv.ParseFloat(metricValue(b, fresh.addr, "clicktrail_processor_events_acknowledged_total"), 64)
+		if int(v) >= 2000 {
+			break
+		}
+		if time.Now().After(deadline) {
+			b.Fatalf("a new instance acknowledged %v of 2,000 events in 5 minutes", v)
+		}
+	}
+	return fresh, ready, time.Since(start)
 }
 
 // publishBacklog writes the first n events of backlogEvents to env's events topic.

@@ -114,20 +114,7 @@ func BenchmarkStartAfterHistory(b *testing.B) {
 			mibOf(snapBytes), shardSnaps)
 
 		// A new instance on this history, alone.
-		start := time.Now()
-		fresh := startChild(b, bin, cfg, "fresh")
-		ready := time.Since(start)
-		publishBacklog(b, env, 2000, nil) // the first 2,000 events' visitors again: every shard
-		for deadline := time.Now().Add(5 * time.Minute); ; time.Sleep(50 * time.Millisecond) {
-			v, _ := strconv.ParseFloat(metricValue(b, fresh.addr, "clicktrail_processor_events_acknowledged_total"), 64)
-			if int(v) >= 2000 {
-				break
-			}
-			if time.Now().After(deadline) {
-				b.Fatalf("a new instance acknowledged %v of 2,000 events in 5 minutes", v)
-			}
-		}
-		processing := time.Since(start)
+		fresh, ready, processing := startFresh(b, bin, cfg, env)
 		loaded := shardsLoaded(b, fresh.log)
 		how := "stopped"
 		if kill {
