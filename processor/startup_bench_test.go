@@ -51,7 +51,6 @@ func BenchmarkStartAfterHistory(b *testing.B) {
 		env := testenv.New(b)
 		dropArchiverSubscriptions(b, env)
 		snapPrefix := "_processor/" + env.Tenant + "/" + env.Namespace + "/"
-		b.Cleanup(func() { removeObjects(b, env, snapPrefix) }) // testenv removes only env.Prefix
 		cfg := testConfig(b, env)
 		cfg.IdleTimeout = time.Minute
 		cfg.CheckpointInterval = DefaultConfig().CheckpointInterval
@@ -293,16 +292,6 @@ func dropArchiverSubscriptions(b testing.TB, env *testenv.Env) {
 		if err := env.Admin().Subscriptions().DeleteWithContext(ctx, *tn, schemas.SubscriptionArchiver); err != nil {
 			b.Fatalf("delete the archiver's subscription to %s: %v", topic, err)
 		}
-	}
-}
-
-// removeObjects removes the objects under prefix in env's bucket.
-func removeObjects(b testing.TB, env *testenv.Env, prefix string) {
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	objs := env.S3().ListObjects(ctx, env.Provision.Bucket, minio.ListObjectsOptions{Prefix: prefix, Recursive: true})
-	for r := range env.S3().RemoveObjects(ctx, env.Provision.Bucket, objs, minio.RemoveObjectsOptions{}) {
-		b.Logf("remove %s: %v", r.ObjectName, r.Err)
 	}
 }
 

@@ -199,3 +199,24 @@ func TestObjectStoreRoundTrip(t *testing.T) {
 		t.Fatalf("object %s still there after delete", key)
 	}
 }
+
+// What a test leaves in the bucket goes with it: the objects under its prefix and the
+// processor's snapshots of its namespace.
+func TestATestsObjectsGoWithIt(t *testing.T) {
+	var env *testenv.Env
+	var keys []string
+	t.Run("leaves objects", func(t *testing.T) {
+		env = testenv.New(t, testenv.Partitions(1))
+		keys = []string{env.Prefix + "lake/file.parquet", "_processor/" + env.Tenant + "/" + env.Namespace + "/state/00.snapshot"}
+		for _, key := range keys {
+			if _, err := env.S3().PutObject(t.Context(), env.Provision.Bucket, key, bytes.NewReader([]byte("x")), 1, minio.PutObjectOptions{}); err != nil {
+				t.Fatalf("put %s: %v", key, err)
+			}
+		}
+	})
+	for _, key := range keys {
+		if _, err := env.S3().StatObject(context.Background(), env.Provision.Bucket, key, minio.StatObjectOptions{}); err == nil {
+			t.Errorf("%s is still in the bucket after its test", key)
+		}
+	}
+}

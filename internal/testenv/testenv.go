@@ -150,9 +150,13 @@ func (e *Env) cleanup(t testing.TB) {
 	if err := e.admin.Namespaces().DeleteNamespaceWithContext(ctx, ns); err != nil {
 		t.Logf("testenv: delete namespace %s: %v", ns, err)
 	}
-	objs := e.s3.ListObjects(ctx, e.Provision.Bucket, minio.ListObjectsOptions{Prefix: e.Prefix, Recursive: true})
-	for errResult := range e.s3.RemoveObjects(ctx, e.Provision.Bucket, objs, minio.RemoveObjectsOptions{}) {
-		t.Logf("testenv: remove %s: %v", errResult.ObjectName, errResult.Err)
+	// The test's own prefix, and the processor's snapshots of its namespace
+	// (_processor/<tenant>/<namespace>/, see processor's snapshotName).
+	for _, prefix := range []string{e.Prefix, "_processor/" + e.Tenant + "/" + e.Namespace + "/"} {
+		objs := e.s3.ListObjects(ctx, e.Provision.Bucket, minio.ListObjectsOptions{Prefix: prefix, Recursive: true})
+		for errResult := range e.s3.RemoveObjects(ctx, e.Provision.Bucket, objs, minio.RemoveObjectsOptions{}) {
+			t.Logf("testenv: remove %s: %v", errResult.ObjectName, errResult.Err)
+		}
 	}
 }
 
