@@ -217,17 +217,7 @@ func (r *roller) roll(ctx context.Context, s *stream, ack Acker) error {
 // while the archiver still answered ready (the fault suite's cluster profile, a
 // SIGKILLed broker: two partitions of events were never archived again).
 func acknowledge(ctx context.Context, ack Acker, msg pulsar.Message) error {
-	for delay := 100 * time.Millisecond; ; delay = min(2*delay, 2*time.Second) {
-		err := ack.AckCumulative(msg)
-		if err == nil {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return err
-		case <-time.After(delay):
-		}
-	}
+	return retry.Do(ctx, retry.Backoff{First: 100 * time.Millisecond, Max: 2 * time.Second}, func() error { return ack.AckCumulative(msg) }, nil)
 }
 
 // upload stores f as key, retrying with backoff while the object store fails.
