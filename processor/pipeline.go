@@ -255,7 +255,7 @@ func (p *pipeline) loop(ctx context.Context) error {
 				p.store.Prune()
 				p.m.storeBuckets.Set(float64(p.store.Len()))
 			}
-			if p.snaps != nil && p.cfg.SnapshotInterval > 0 && p.now().Sub(p.lastSnap) >= p.cfg.SnapshotInterval {
+			if p.snaps != nil && p.now().Sub(p.lastSnap) >= p.cfg.SnapshotInterval {
 				p.lastSnap = p.now()
 				if err := p.mc.SnapshotShards(ctx); err != nil {
 					return stop(err)
@@ -295,7 +295,7 @@ func (p *pipeline) handle(ctx context.Context, msg pulsar.ConsumerMessage) error
 func (p *pipeline) shutdown() error {
 	ctx, cancel := context.WithTimeout(context.Background(), p.cfg.ShutdownGrace)
 	defer cancel()
-	err := p.mc.Shutdown(ctx, p.cfg.SnapshotInterval > 0)
+	err := p.mc.Shutdown(ctx)
 	if err == nil {
 		err = p.aggregates.FlushWithCtx(ctx)
 	}

@@ -477,9 +477,9 @@ func (m *Machine) RecoverOrphans(ctx context.Context) error {
 // Shutdown writes the last checkpoint (with the shards' snapshots, when snapshots
 // are on), so every event processed is acknowledged, and waits for its aggregates
 // and acknowledgements within ctx.
-func (m *Machine) Shutdown(ctx context.Context, snapshot bool) error {
+func (m *Machine) Shutdown(ctx context.Context) error {
 	var err error
-	if snapshot && m.cfg.Snapshots != nil {
+	if m.cfg.Snapshots != nil {
 		err = m.SnapshotShards(ctx) // the next holder of each shard starts from here
 	} else {
 		err = m.Checkpoint(ctx)

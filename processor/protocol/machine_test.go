@@ -295,7 +295,7 @@ func TestTheMachineCountsEveryEventOnceWhereverItStops(t *testing.T) {
 				a.view.twice, a.out.hold = true, true
 				a.settle(t)
 			case handedOver:
-				if err := a.Shutdown(ctx, true); err != nil {
+				if err := a.Shutdown(ctx); err != nil {
 					t.Fatal(err)
 				}
 				a.Wait()
