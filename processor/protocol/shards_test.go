@@ -151,3 +151,32 @@ func keysOfOneShard(n int) []string {
 	}
 	return keys
 }
+
+// A snapshot larger than the blocks it is compressed in reads back record for record,
+// and one of no record too.
+func TestALargeShardSnapshotReadsBackWhole(t *testing.T) {
+	clk := &clock{t0.Add(time.Hour)}
+	z := NewSessionizer(DefaultSessionRules(), "owner", clk.Now)
+	keys := keysOfOneShard(5000)
+	for i, k := range keys {
+		z.Add(keyed(ev{ID: fmt.Sprint("m", i), Path: "/" + strings.Repeat("p", 100)}, k), &Position{Ledger: 1, Entry: int64(i)})
+	}
+	checkpoint(t, z)
+	all := [StateShards]bool{}
+	all[0] = true
+	for _, recs := range [][]shardRecord{z.shardRecords(&all)[0], nil} {
+		data, err := encodeShardSnapshot("t/ns", 0, []byte("pos"), clk.T, recs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, _, err := decodeShardSnapshot(bytes.NewReader(data), "t/ns", 0, func(s string) string { return s })
+		if err != nil || len(got) != len(recs) {
+			t.Fatalf("%d records read back of %d: %v", len(got), len(recs), err)
+		}
+		for i := range got {
+			if got[i].Key != recs[i].Key || got[i].Open.EntryPage != recs[i].Open.EntryPage || *got[i].Pos != *recs[i].Pos {
+				t.Fatalf("record %d reads back as %+v, want %+v", i, got[i].Record, recs[i].Record)
+			}
+		}
+	}
+}

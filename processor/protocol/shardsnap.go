@@ -17,7 +17,12 @@ import (
 //	record   = (commit record, see codec.go) writer cended(8 bytes) touched
 const shardSnapshotVersion = 1
 
+// encodeShardSnapshot returns the compressed snapshot. The records are compressed as
+// they are encoded, a block at a time, so a shard of millions of keys never stands
+// whole in memory uncompressed.
 func encodeShardSnapshot(ns string, s int, pos []byte, written time.Time, recs []shardRecord) ([]byte, error) {
+	var out bytes.Buffer
+	zw := lz4.NewWriter(&out)
 	b := []byte{shardSnapshotVersion}
 	b = appendString(b, ns)
 	b = binary.AppendUvarint(b, uint64(s))
@@ -30,9 +35,13 @@ func encodeShardSnapshot(ns string, s int, pos []byte, written time.Time, recs [
 		b = appendString(b, r.Writer)
 		b = binary.LittleEndian.AppendUint64(b, r.Cended)
 		b = binary.AppendVarint(b, r.Touched)
+		if len(b) >= 64<<10 {
+			if _, err := zw.Write(b); err != nil {
+				return nil, err
+			}
+			b = b[:0]
+		}
 	}
-	var out bytes.Buffer
-	zw := lz4.NewWriter(&out)
 	if _, err := zw.Write(b); err != nil {
 		return nil, err
 	}
