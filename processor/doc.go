@@ -76,10 +76,11 @@
 // counting commit and has not seen all of its aggregate within RecoverAfter publishes
 // it. Repeats (the dead writer's own copy landing late, several instances recovering
 // it) carry the same counts; readers keep the first copy of each part (a writer's ids
-// appear in increasing order, so one (number, part) per writer suffices). Every instance tails the aggregates topic from the
-// beginning and serves the merged result (counts added, sketches merged): the same
-// numbers whichever instance is asked, and exact after crashes, restarts, joins and
-// leaves.
+// appear in increasing order, so one (number, part) per writer suffices). Every
+// instance tails the aggregates topic (from the latest snapshot of the store, see
+// snapshot.go, or else from the beginning) and serves the merged result (counts added,
+// sketches merged): the same numbers whichever instance is asked, and exact after
+// crashes, restarts, joins and leaves.
 //
 // # Rebalance
 //
